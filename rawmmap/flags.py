@@ -1,0 +1,283 @@
+"""Typed flags for the memory-mapping calls, with this platform's values.
+
+``Prot``, ``MapFlag``, ``SyncFlag``, ``MlockAllFlag``, ``MlockFlag`` and
+``RemapFlag`` are bit masks (``enum.IntFlag``); ``Advice`` holds codes
+(``enum.IntEnum``). Members are named after the C constant without its
+prefix (``PROT_READ`` is ``Prot.READ``), except ``MAP_32BIT``, which is
+``MapFlag.BIT32`` because a name cannot start with a digit.
+
+Values differ per operating system *and* per CPU architecture (Linux on
+MIPS, PowerPC, SPARC, Alpha and PA-RISC differs from x86), so they come from
+the data tables in ``rawmmap._flagtables``, which cite their headers. A
+member exists only where the platform defines the constant: test with
+``hasattr(MapFlag, "FIXED_NOREPLACE")``.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import sys
+
+from rawmmap import _flagtables
+
+__all__ = [
+    "Advice",
+    "MapFlag",
+    "MlockAllFlag",
+    "MlockFlag",
+    "Prot",
+    "RemapFlag",
+    "SyncFlag",
+    "PLATFORM_TABLE",
+]
+
+try:
+    #: The flag table of the running platform (see ``rawmmap._flagtables``).
+    PLATFORM_TABLE: _flagtables.Table = _flagtables.table_for(
+        sys.platform, os.uname().machine
+    )
+except (KeyError, AttributeError) as error:  # pragma: no cover - other OS
+    raise ImportError(
+        f"rawmmap has no flag table for {sys.platform!r} on "
+        f"{getattr(os, 'uname', lambda: None)()!r}; it needs a POSIX system "
+        "with mmap (Linux, macOS, FreeBSD)"
+    ) from error
+
+_PROT = PLATFORM_TABLE["Prot"]
+_MAP = PLATFORM_TABLE["MapFlag"]
+_MS = PLATFORM_TABLE["SyncFlag"]
+_MADV = PLATFORM_TABLE["Advice"]
+_MCL = PLATFORM_TABLE.get("MlockAllFlag", {})
+_MLOCK = PLATFORM_TABLE.get("MlockFlag", {})
+_MREMAP = PLATFORM_TABLE.get("RemapFlag", {})
+
+
+class Prot(enum.IntFlag):
+    """Memory protection of a mapping: the ``prot`` argument of mmap(2)."""
+
+    #: Pages may not be accessed.
+    NONE = _PROT["NONE"]
+    #: Pages may be read.
+    READ = _PROT["READ"]
+    #: Pages may be written.
+    WRITE = _PROT["WRITE"]
+    #: Pages may be executed.
+    EXEC = _PROT["EXEC"]
+    if "SEM" in _PROT:
+        #: Pages may be used for atomic operations (Linux).
+        SEM = _PROT["SEM"]
+    if "SAO" in _PROT:
+        #: Strong access ordering (Linux PowerPC).
+        SAO = _PROT["SAO"]
+    if "GROWSDOWN" in _PROT:
+        #: mprotect: extend the change to the start of a grows-down mapping.
+        GROWSDOWN = _PROT["GROWSDOWN"]
+    if "GROWSUP" in _PROT:
+        #: mprotect: extend the change to the end of a grows-up mapping.
+        GROWSUP = _PROT["GROWSUP"]
+
+
+class MapFlag(enum.IntFlag):
+    """Type and options of a mapping: the ``flags`` argument of mmap(2)."""
+
+    #: Share the mapping: stores reach the file and other mappings of it.
+    SHARED = _MAP["SHARED"]
+    #: Private copy-on-write mapping: stores never reach the file.
+    PRIVATE = _MAP["PRIVATE"]
+    #: Place the mapping exactly at ``addr``, replacing what is there.
+    FIXED = _MAP["FIXED"]
+    #: Not backed by a file: zero-filled memory; ``fd`` should be -1.
+    ANONYMOUS = _MAP["ANONYMOUS"]
+    #: Synonym of ANONYMOUS.
+    ANON = _MAP["ANON"]
+    if "SHARED_VALIDATE" in _MAP:
+        #: SHARED, and fail with EOPNOTSUPP on unknown flags (Linux 4.15).
+        SHARED_VALIDATE = _MAP["SHARED_VALIDATE"]
+    if "DROPPABLE" in _MAP:
+        #: Anonymous memory the kernel may drop under pressure (Linux 6.11).
+        DROPPABLE = _MAP["DROPPABLE"]
+    if "BIT32" in _MAP:
+        #: MAP_32BIT: place the mapping in the first 2 GiB (x86-64).
+        BIT32 = _MAP["BIT32"]
+    if "ABOVE4G" in _MAP:
+        #: Place the mapping above 4 GiB (x86, Linux 6.6).
+        ABOVE4G = _MAP["ABOVE4G"]
+    if "GROWSDOWN" in _MAP:
+        #: Stack-like mapping that grows downward (Linux).
+        GROWSDOWN = _MAP["GROWSDOWN"]
+    if "DENYWRITE" in _MAP:
+        #: Ignored by Linux (historically ETXTBSY on writes to the file).
+        DENYWRITE = _MAP["DENYWRITE"]
+    if "EXECUTABLE" in _MAP:
+        #: Ignored by Linux.
+        EXECUTABLE = _MAP["EXECUTABLE"]
+    if "LOCKED" in _MAP:
+        #: Lock the pages of the mapping, as mlock(2) would (Linux).
+        LOCKED = _MAP["LOCKED"]
+    if "NORESERVE" in _MAP:
+        #: Do not reserve swap space for this mapping.
+        NORESERVE = _MAP["NORESERVE"]
+    if "POPULATE" in _MAP:
+        #: Prefault the page tables (read-ahead for files) (Linux).
+        POPULATE = _MAP["POPULATE"]
+    if "NONBLOCK" in _MAP:
+        #: With POPULATE: do not block on I/O (ignored since Linux 2.6.23).
+        NONBLOCK = _MAP["NONBLOCK"]
+    if "STACK" in _MAP:
+        #: Allocate at an address suitable for a thread stack.
+        STACK = _MAP["STACK"]
+    if "HUGETLB" in _MAP:
+        #: Use huge pages (Linux): length must be a huge-page multiple.
+        HUGETLB = _MAP["HUGETLB"]
+    if "SYNC" in _MAP:
+        #: Synchronous page faults for DAX files; needs SHARED_VALIDATE.
+        SYNC = _MAP["SYNC"]
+    if "FIXED_NOREPLACE" in _MAP:
+        #: Like FIXED, but fail with EEXIST instead of replacing (Linux 4.17).
+        FIXED_NOREPLACE = _MAP["FIXED_NOREPLACE"]
+    if "UNINITIALIZED" in _MAP:
+        #: Do not clear anonymous pages (only with CONFIG_MMAP_ALLOW_UNINITIALIZED).
+        UNINITIALIZED = _MAP["UNINITIALIZED"]
+
+
+class SyncFlag(enum.IntFlag):
+    """How msync(2) flushes: exactly one of SYNC or ASYNC, maybe INVALIDATE."""
+
+    #: Schedule the write-back and return at once.
+    ASYNC = _MS["ASYNC"]
+    #: Invalidate other mappings of the same file.
+    INVALIDATE = _MS["INVALIDATE"]
+    #: Write back and wait until it is done.
+    SYNC = _MS["SYNC"]
+
+
+class Advice(enum.IntEnum):
+    """Usage advice for madvise(2): the ``advice`` argument.
+
+    Some codes are not hints: DONTNEED, FREE and REMOVE discard data (an
+    anonymous or private page reads back as zero), and HWPOISON,
+    SOFT_OFFLINE and GUARD_INSTALL change what an access does. ``Region``
+    refuses the last three; ``rawmmap.raw.madvise`` passes any code.
+    """
+
+    #: No special treatment (the default).
+    NORMAL = _MADV["NORMAL"]
+    #: Expect page references in random order: less read-ahead.
+    RANDOM = _MADV["RANDOM"]
+    #: Expect page references in sequential order: more read-ahead.
+    SEQUENTIAL = _MADV["SEQUENTIAL"]
+    #: Expect access in the near future: start read-ahead.
+    WILLNEED = _MADV["WILLNEED"]
+    #: Do not expect access soon; Linux frees the pages (private ones read as zero).
+    DONTNEED = _MADV["DONTNEED"]
+    if "FREE" in _MADV:
+        #: The pages may be freed lazily; their contents become undefined.
+        FREE = _MADV["FREE"]
+    if "REMOVE" in _MADV:
+        #: Free the pages and their backing store (punch a hole) (Linux).
+        REMOVE = _MADV["REMOVE"]
+    if "DONTFORK" in _MADV:
+        #: Do not make the pages available to a child after fork.
+        DONTFORK = _MADV["DONTFORK"]
+    if "DOFORK" in _MADV:
+        #: Undo DONTFORK.
+        DOFORK = _MADV["DOFORK"]
+    if "MERGEABLE" in _MADV:
+        #: Let KSM merge pages with identical content.
+        MERGEABLE = _MADV["MERGEABLE"]
+    if "UNMERGEABLE" in _MADV:
+        #: Undo MERGEABLE.
+        UNMERGEABLE = _MADV["UNMERGEABLE"]
+    if "HUGEPAGE" in _MADV:
+        #: Back the range with transparent huge pages where possible.
+        HUGEPAGE = _MADV["HUGEPAGE"]
+    if "NOHUGEPAGE" in _MADV:
+        #: Do not back the range with transparent huge pages.
+        NOHUGEPAGE = _MADV["NOHUGEPAGE"]
+    if "DONTDUMP" in _MADV:
+        #: Exclude the range from a core dump.
+        DONTDUMP = _MADV["DONTDUMP"]
+    if "DODUMP" in _MADV:
+        #: Undo DONTDUMP.
+        DODUMP = _MADV["DODUMP"]
+    if "WIPEONFORK" in _MADV:
+        #: A child after fork sees the range zero-filled.
+        WIPEONFORK = _MADV["WIPEONFORK"]
+    if "KEEPONFORK" in _MADV:
+        #: Undo WIPEONFORK.
+        KEEPONFORK = _MADV["KEEPONFORK"]
+    if "COLD" in _MADV:
+        #: Deactivate the pages: reclaim them first under pressure.
+        COLD = _MADV["COLD"]
+    if "PAGEOUT" in _MADV:
+        #: Reclaim the pages now.
+        PAGEOUT = _MADV["PAGEOUT"]
+    if "POPULATE_READ" in _MADV:
+        #: Prefault the page tables readable (Linux 5.14).
+        POPULATE_READ = _MADV["POPULATE_READ"]
+    if "POPULATE_WRITE" in _MADV:
+        #: Prefault the page tables writable (Linux 5.14).
+        POPULATE_WRITE = _MADV["POPULATE_WRITE"]
+    if "DONTNEED_LOCKED" in _MADV:
+        #: Like DONTNEED, locked pages included (Linux 5.18).
+        DONTNEED_LOCKED = _MADV["DONTNEED_LOCKED"]
+    if "COLLAPSE" in _MADV:
+        #: Collapse the range into transparent huge pages now (Linux 6.1).
+        COLLAPSE = _MADV["COLLAPSE"]
+    if "HWPOISON" in _MADV:
+        #: Poison the pages as if by a memory error (root; for testing).
+        HWPOISON = _MADV["HWPOISON"]
+    if "SOFT_OFFLINE" in _MADV:
+        #: Migrate the pages away and take the frames offline (root; testing).
+        SOFT_OFFLINE = _MADV["SOFT_OFFLINE"]
+    if "GUARD_INSTALL" in _MADV:
+        #: Install guard pages: any access faults (Linux 6.13).
+        GUARD_INSTALL = _MADV["GUARD_INSTALL"]
+    if "GUARD_REMOVE" in _MADV:
+        #: Remove guard pages (Linux 6.13).
+        GUARD_REMOVE = _MADV["GUARD_REMOVE"]
+
+
+class MlockAllFlag(enum.IntFlag):
+    """What mlockall(2) locks."""
+
+    if "CURRENT" in _MCL:
+        #: Lock every page mapped now.
+        CURRENT = _MCL["CURRENT"]
+    if "FUTURE" in _MCL:
+        #: Lock every page mapped from now on.
+        FUTURE = _MCL["FUTURE"]
+    if "ONFAULT" in _MCL:
+        #: With CURRENT or FUTURE: lock pages only once faulted in (Linux 4.4).
+        ONFAULT = _MCL["ONFAULT"]
+
+
+class MlockFlag(enum.IntFlag):
+    """Options of mlock2(2) (Linux 4.4)."""
+
+    if "ONFAULT" in _MLOCK:
+        #: Lock pages only once they are faulted in.
+        ONFAULT = _MLOCK["ONFAULT"]
+
+
+class RemapFlag(enum.IntFlag):
+    """Options of mremap(2) (Linux only)."""
+
+    if "MAYMOVE" in _MREMAP:
+        #: The kernel may move the mapping to a new address.
+        MAYMOVE = _MREMAP["MAYMOVE"]
+    if "FIXED" in _MREMAP:
+        #: Move the mapping to ``new_address`` exactly (needs MAYMOVE).
+        FIXED = _MREMAP["FIXED"]
+    if "DONTUNMAP" in _MREMAP:
+        #: Move the pages and leave the old range mapped, empty (Linux 5.7).
+        DONTUNMAP = _MREMAP["DONTUNMAP"]
+
+
+def known_bits(flag_type: type[enum.IntFlag]) -> int:
+    """Return the union of every member's value of a flag type here."""
+    bits = 0
+    for member in flag_type.__members__.values():
+        bits |= int(member)
+    return bits
