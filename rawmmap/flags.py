@@ -22,6 +22,7 @@ import sys
 from rawmmap import _flagtables
 
 __all__ = [
+    "PLATFORM_TABLE",
     "Advice",
     "MapFlag",
     "MlockAllFlag",
@@ -29,14 +30,13 @@ __all__ = [
     "Prot",
     "RemapFlag",
     "SyncFlag",
-    "PLATFORM_TABLE",
+    "describe",
+    "known_bits",
 ]
 
 try:
     #: The flag table of the running platform (see ``rawmmap._flagtables``).
-    PLATFORM_TABLE: _flagtables.Table = _flagtables.table_for(
-        sys.platform, os.uname().machine
-    )
+    PLATFORM_TABLE: _flagtables.Table = _flagtables.table_for(sys.platform, os.uname().machine)
 except (KeyError, AttributeError) as error:  # pragma: no cover - other OS
     raise ImportError(
         f"rawmmap has no flag table for {sys.platform!r} on "
@@ -281,3 +281,29 @@ def known_bits(flag_type: type[enum.IntFlag]) -> int:
     for member in flag_type.__members__.values():
         bits |= int(member)
     return bits
+
+
+def describe(flag_type: type[enum.Enum], value: int) -> str:
+    """Spell ``value`` with the member names of ``flag_type``: ``"READ|WRITE"``.
+
+    Bits no member covers are shown in hex; zero is the zero member's name
+    (``"NONE"``) or ``"0"``.
+    """
+    members = {name: int(member.value) for name, member in flag_type.__members__.items()}
+    if not issubclass(flag_type, enum.Flag):
+        for name, number in members.items():
+            if number == value:
+                return name
+        return str(value)
+    names = []
+    rest = value
+    for name, bits in members.items():
+        if bits and bits & (bits - 1) == 0 and value & bits and rest & bits:
+            names.append(name)
+            rest &= ~bits
+    if rest:
+        names.append(hex(rest))
+    if not names:
+        zero = [name for name, number in members.items() if number == 0]
+        return zero[0] if zero else "0"
+    return "|".join(names)

@@ -1,0 +1,53 @@
+"""rawmmap: the POSIX memory-mapping calls, from pure Python.
+
+``rawmmap.mmap``, ``map_file`` and ``map_anonymous`` return a ``Region``:
+one mapping with checked, protection-aware access, explicit ``munmap``,
+``msync``, ``mprotect``, ``madvise``, ``mlock``, ``mincore`` and ``mremap``,
+and zero-copy views. ``rawmmap.raw`` holds the same calls on integer
+addresses with the kernel's own semantics. ``python -m rawmmap probe``
+reports what this kernel does with mappings.
+"""
+
+from __future__ import annotations
+
+from rawmmap import raw
+from rawmmap.flags import Advice, MapFlag, MlockAllFlag, MlockFlag, Prot, RemapFlag, SyncFlag
+from rawmmap.region import ProtectionError, Region, map_anonymous, map_file, mmap, page_size
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Advice",
+    "MapFlag",
+    "MlockAllFlag",
+    "MlockFlag",
+    "Prot",
+    "ProtectionError",
+    "Region",
+    "RemapFlag",
+    "SyncFlag",
+    "map_anonymous",
+    "map_file",
+    "mlockall",
+    "mmap",
+    "munlockall",
+    "page_size",
+    "raw",
+]
+
+
+def mlockall(flags: int) -> None:
+    """Lock every page of the process in memory with mlockall(2).
+
+    Args:
+        flags: ``MlockAllFlag`` bits (CURRENT, FUTURE, ONFAULT).
+
+    Raises:
+        OSError: EINVAL (bad flags), ENOMEM or EPERM (RLIMIT_MEMLOCK).
+    """
+    raw.mlockall(flags)
+
+
+def munlockall() -> None:
+    """Unlock every page of the process with munlockall(2)."""
+    raw.munlockall()

@@ -1,0 +1,581 @@
+"""The libc layer: loads the C library and declares the memory-mapping calls.
+
+This is the only module that touches ctypes foreign functions. It loads libc
+once at import without spawning a process, applies one prototype table
+(``restype`` and ``argtypes`` for every call, the C prototype beside it),
+range-checks every integer argument for its C type before the call (ctypes
+would truncate it silently), and turns a failure into ``OSError(errno, ...)``
+whose message keeps strerror and names the call with its arguments.
+
+The wrappers take and return plain ``int``; nothing typed ``Any`` leaves
+this module.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import operator
+import os
+import sys
+from typing import Callable, Dict, NoReturn, Optional, Protocol, Sequence, Tuple, cast
+
+__all__ = [
+    "HAS_MLOCK2",
+    "HAS_MREMAP",
+    "MAP_FAILED",
+    "MMAP_SYMBOL",
+    "OFF_T_BITS",
+    "POINTER_BITS",
+    "PROTOTYPES",
+    "check_range",
+    "counted_view",
+    "describe_call",
+    "madvise",
+    "memory_view",
+    "mincore",
+    "mlock",
+    "mlock2",
+    "mlockall",
+    "mmap",
+    "mprotect",
+    "mremap",
+    "msync",
+    "munlock",
+    "munlockall",
+    "munmap",
+    "page_size",
+    "read_memory",
+    "select_mmap",
+    "write_memory",
+]
+
+if os.name != "posix":  # pragma: no cover - not reachable on a POSIX test host
+    raise ImportError("rawmmap needs a POSIX system with mmap(2); this is " + os.name)
+
+#: Width of a pointer (and of size_t) in bits on this interpreter.
+POINTER_BITS = ctypes.sizeof(ctypes.c_void_p) * 8
+_SIZE_T_BITS = ctypes.sizeof(ctypes.c_size_t) * 8
+_INT_BITS = ctypes.sizeof(ctypes.c_int) * 8
+_LONG_BITS = ctypes.sizeof(ctypes.c_long) * 8
+
+#: mmap(2) returns MAP_FAILED, ``(void *)-1``, on failure. With
+#: ``restype = c_void_p`` ctypes hands it back as this unsigned integer, never
+#: as -1 (the trap PeachPy fell into).
+MAP_FAILED: int = cast(int, ctypes.c_void_p(-1).value)
+
+
+def _has_symbol(library: object, name: str) -> bool:
+    try:
+        getattr(library, name)
+    except AttributeError:
+        return False
+    return True
+
+
+def _is_musl() -> bool:
+    """Tell whether the interpreter runs on musl, from its own memory map."""
+    try:
+        with open("/proc/self/maps", "rb") as maps:
+            return b"musl" in maps.read()
+    except OSError:
+        return False
+
+
+def select_mmap(
+    library: object,
+    *,
+    pointer_bits: int,
+    system: str,
+    is_musl: Callable[[], bool] = _is_musl,
+) -> Tuple[str, int]:
+    """Choose the mmap symbol that takes a 64-bit ``off_t``.
+
+    32-bit glibc and Android default to a 32-bit ``off_t``: there the plain
+    ``mmap`` symbol would truncate an offset above 4 GiB, and ``mmap64`` is
+    the one to call. Where ``off_t`` is always 64 bits (every LP64 system,
+    musl, macOS, the BSDs) plain ``mmap`` is right; musl 1.2.4 and later no
+    longer export ``mmap64`` at all.
+
+    Args:
+        library: the loaded C library (or a stand-in with the same symbols).
+        pointer_bits: width of a pointer, 32 or 64.
+        system: ``sys.platform``.
+        is_musl: tells whether the C library is musl (only asked when it
+            decides the answer).
+
+    Returns:
+        ``(symbol, off_t_bits)``.
+
+    Raises:
+        ImportError: the width of ``off_t`` cannot be known for this
+            combination; rawmmap refuses to guess.
+    """
+    if _has_symbol(library, "mmap64"):
+        return "mmap64", 64
+    if not _has_symbol(library, "mmap"):
+        raise ImportError("the C library exports neither mmap64 nor mmap")
+    if pointer_bits == 64:
+        # LP64: off_t is a long, 64 bits, on every POSIX system.
+        return "mmap", 64
+    if system == "darwin" or system.startswith(("freebsd", "netbsd", "openbsd", "dragonfly")):
+        # The BSDs and macOS have had a 64-bit off_t since 4.4BSD.
+        return "mmap", 64
+    if system.startswith("linux") and is_musl():
+        # musl's off_t is 64 bits on every architecture.
+        return "mmap", 64
+    raise ImportError(
+        f"cannot tell the width of off_t on this {pointer_bits}-bit {system} "
+        "C library: it has no mmap64 and is not known to use a 64-bit off_t; "
+        "rawmmap will not guess (an offset above 4 GiB would map the wrong bytes)"
+    )
+
+
+class _ForeignFunction(Protocol):
+    """A foreign function of the C library, as ctypes hands it out.
+
+    Typed here because ctypes' own class for it is private and returns
+    ``Any``: every call's result is narrowed with ``cast`` at the call site.
+    """
+
+    restype: object
+    argtypes: Sequence[object]
+
+    def __call__(self, *arguments: object) -> object: ...
+
+
+_library = ctypes.CDLL(None, use_errno=True)
+
+#: The mmap symbol in use and the width of its offset argument.
+MMAP_SYMBOL, OFF_T_BITS = select_mmap(_library, pointer_bits=POINTER_BITS, system=sys.platform)
+_off_t = ctypes.c_int64 if OFF_T_BITS == 64 else ctypes.c_int32
+
+#: The prototype table: C name -> (restype, argtypes, required).
+#: Each line carries the C prototype from the man page (Linux man-pages 6.x,
+#: POSIX.1-2017 for the portable ones).
+PROTOTYPES: Dict[str, Tuple[object, Sequence[object], bool]] = {
+    # void *mmap(void addr[.length], size_t length, int prot, int flags, int fd, off_t offset);
+    MMAP_SYMBOL: (
+        ctypes.c_void_p,
+        (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, _off_t),
+        True,
+    ),
+    # int munmap(void addr[.length], size_t length);
+    "munmap": (ctypes.c_int, (ctypes.c_void_p, ctypes.c_size_t), True),
+    # int msync(void addr[.length], size_t length, int flags);
+    "msync": (ctypes.c_int, (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int), True),
+    # int mprotect(void addr[.len], size_t len, int prot);
+    "mprotect": (ctypes.c_int, (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int), True),
+    # int madvise(void addr[.length], size_t length, int advice);
+    "madvise": (ctypes.c_int, (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int), True),
+    # int mlock(const void addr[.len], size_t len);
+    "mlock": (ctypes.c_int, (ctypes.c_void_p, ctypes.c_size_t), True),
+    # int mlock2(const void addr[.len], size_t len, unsigned int flags);  (Linux 4.4, glibc 2.27)
+    "mlock2": (ctypes.c_int, (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint), False),
+    # int munlock(const void addr[.len], size_t len);
+    "munlock": (ctypes.c_int, (ctypes.c_void_p, ctypes.c_size_t), True),
+    # int mlockall(int flags);
+    "mlockall": (ctypes.c_int, (ctypes.c_int,), True),
+    # int munlockall(void);
+    "munlockall": (ctypes.c_int, (), True),
+    # int mincore(void addr[.length], size_t length, unsigned char *vec);
+    # (macOS and FreeBSD declare vec as char *; same ABI)
+    "mincore": (ctypes.c_int, (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p), True),
+    # void *mremap(void old_address[.old_size], size_t old_size, size_t new_size,
+    #              int flags, ... /* void *new_address */);   (Linux only)
+    # Only the fixed arguments are declared: ctypes treats an extra argument
+    # as variadic and prepares the call with ffi_prep_cif_var, which the
+    # ABIs that pass variadic arguments differently (ppc64 ELFv2, Apple
+    # arm64) need.
+    "mremap": (
+        ctypes.c_void_p,
+        (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t, ctypes.c_int),
+        False,
+    ),
+    # long sysconf(int name);
+    "sysconf": (ctypes.c_long, (ctypes.c_int,), True),
+}
+
+
+def _apply_prototypes(library: ctypes.CDLL) -> Dict[str, _ForeignFunction]:
+    functions: Dict[str, _ForeignFunction] = {}
+    for name, (restype, argtypes, required) in PROTOTYPES.items():
+        try:
+            function = cast(_ForeignFunction, getattr(library, name))
+        except AttributeError:
+            if required:
+                raise ImportError(f"the C library has no {name}()") from None
+            continue
+        function.restype = restype
+        function.argtypes = tuple(argtypes)
+        functions[name] = function
+    return functions
+
+
+#: The foreign functions, with their prototypes applied (tests inspect them).
+FUNCTIONS = _apply_prototypes(_library)
+
+#: mremap(2) exists (Linux).
+HAS_MREMAP = "mremap" in FUNCTIONS
+#: mlock2(2) exists (Linux 4.4 with glibc 2.27 or musl 1.1.20).
+HAS_MLOCK2 = "mlock2" in FUNCTIONS
+
+_mmap = FUNCTIONS[MMAP_SYMBOL]
+_munmap = FUNCTIONS["munmap"]
+_msync = FUNCTIONS["msync"]
+_mprotect = FUNCTIONS["mprotect"]
+_madvise = FUNCTIONS["madvise"]
+_mlock = FUNCTIONS["mlock"]
+_munlock = FUNCTIONS["munlock"]
+_mlockall = FUNCTIONS["mlockall"]
+_munlockall = FUNCTIONS["munlockall"]
+_mincore = FUNCTIONS["mincore"]
+_sysconf = FUNCTIONS["sysconf"]
+
+# ---------------------------------------------------------------- arguments
+
+#: Inclusive ranges of the C types the calls take.
+_RANGES = {
+    "void *": (0, (1 << POINTER_BITS) - 1),
+    "size_t": (0, (1 << _SIZE_T_BITS) - 1),
+    "int": (-(1 << (_INT_BITS - 1)), (1 << (_INT_BITS - 1)) - 1),
+    "unsigned int": (0, (1 << _INT_BITS) - 1),
+    "off_t": (-(1 << (OFF_T_BITS - 1)), (1 << (OFF_T_BITS - 1)) - 1),
+}
+
+
+def check_range(call: str, name: str, value: object, ctype: str) -> int:
+    """Return ``value`` as an int after checking it fits the C type ``ctype``.
+
+    Args:
+        call: the C call, for the message.
+        name: the argument's name, for the message.
+        value: an int, or an object with ``__index__`` (a bool is refused).
+        ctype: one of ``"void *"``, ``"size_t"``, ``"int"``,
+            ``"unsigned int"``, ``"off_t"``.
+
+    Raises:
+        TypeError: ``value`` is not an integer (floats, strings, bools, None).
+        OverflowError: ``value`` does not fit ``ctype``; ctypes would have
+            truncated it silently.
+    """
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise TypeError(f"{call}: {name} must be an integer, not {type(value).__name__}")
+    number = operator.index(value)  # type: ignore[arg-type]
+    low, high = _RANGES[ctype]
+    if not low <= number <= high:
+        raise OverflowError(
+            f"{call}: {name}={number} does not fit the C type {ctype} ({low}..{high})"
+        )
+    return number
+
+
+def describe_call(call: str, arguments: Sequence[Tuple[str, object]]) -> str:
+    """Format a call and its arguments for an error message."""
+    parts = []
+    for name, value in arguments:
+        if isinstance(value, int) and name in ("addr", "old_address", "new_address"):
+            parts.append(f"{name}={value:#x}")
+        else:
+            parts.append(f"{name}={value!r}")
+    return f"{call}({', '.join(parts)})"
+
+
+def _raise_errno(call: str, arguments: Sequence[Tuple[str, object]]) -> NoReturn:
+    """Raise OSError for the errno the last failing call left."""
+    errno = ctypes.get_errno()
+    raise OSError(errno, f"{os.strerror(errno)}: {describe_call(call, arguments)}")
+
+
+def _address_argument(value: int) -> Optional[int]:
+    # ctypes passes None as NULL; 0 as c_void_p is NULL as well.
+    return value or None
+
+
+# ---------------------------------------------------------------- the calls
+
+
+def mmap(addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
+    """Map memory with mmap(2) (mmap64 where off_t is 32-bit by default).
+
+    Returns:
+        The address of the new mapping.
+
+    Raises:
+        OSError: errno from the kernel (EACCES, EBADF, EINVAL, ENODEV,
+            ENOMEM, EEXIST, EPERM, ...).
+        OverflowError, TypeError: an argument does not fit its C type.
+    """
+    addr = check_range("mmap", "addr", addr, "void *")
+    length = check_range("mmap", "length", length, "size_t")
+    prot = check_range("mmap", "prot", prot, "int")
+    flags = check_range("mmap", "flags", flags, "int")
+    fd = check_range("mmap", "fd", fd, "int")
+    offset = check_range("mmap", "offset", offset, "off_t")
+    result = cast(Optional[int], _mmap(_address_argument(addr), length, prot, flags, fd, offset))
+    if result == MAP_FAILED:
+        _raise_errno(
+            MMAP_SYMBOL,
+            (
+                ("addr", addr),
+                ("length", length),
+                ("prot", prot),
+                ("flags", flags),
+                ("fd", fd),
+                ("offset", offset),
+            ),
+        )
+    # A successful mmap can return 0 only with MAP_FIXED at address 0.
+    return result or 0
+
+
+def _checked_int_call(
+    call: str,
+    function: _ForeignFunction,
+    arguments: Sequence[Tuple[str, object, str]],
+) -> None:
+    values = [check_range(call, name, value, ctype) for name, value, ctype in arguments]
+    passed: list[Optional[int]] = list(values)
+    if arguments and arguments[0][2] == "void *":
+        passed[0] = _address_argument(values[0])
+    if cast(int, function(*passed)) != 0:
+        _raise_errno(call, [(name, value) for (name, _, _), value in zip(arguments, values)])
+
+
+def munmap(addr: int, length: int) -> None:
+    """Remove a mapping with munmap(2).
+
+    Raises:
+        OSError: EINVAL (addr not page aligned, length 0).
+    """
+    _checked_int_call("munmap", _munmap, (("addr", addr, "void *"), ("length", length, "size_t")))
+
+
+def msync(addr: int, length: int, flags: int) -> None:
+    """Flush a file mapping's dirty pages with msync(2).
+
+    Raises:
+        OSError: EINVAL (unaligned addr, bad flags, SYNC with ASYNC), ENOMEM
+            (the range is not mapped), EBUSY (INVALIDATE over locked pages).
+    """
+    _checked_int_call(
+        "msync",
+        _msync,
+        (("addr", addr, "void *"), ("length", length, "size_t"), ("flags", flags, "int")),
+    )
+
+
+def mprotect(addr: int, length: int, prot: int) -> None:
+    """Change the protection of pages with mprotect(2).
+
+    Raises:
+        OSError: EACCES (e.g. WRITE on a shared mapping of a read-only
+            file), EINVAL, ENOMEM (the range is not mapped).
+    """
+    _checked_int_call(
+        "mprotect",
+        _mprotect,
+        (("addr", addr, "void *"), ("length", length, "size_t"), ("prot", prot, "int")),
+    )
+
+
+def madvise(addr: int, length: int, advice: int) -> None:
+    """Give the kernel usage advice with madvise(2).
+
+    Raises:
+        OSError: EINVAL (unknown advice, unaligned addr), ENOMEM, EPERM, EAGAIN.
+    """
+    _checked_int_call(
+        "madvise",
+        _madvise,
+        (("addr", addr, "void *"), ("length", length, "size_t"), ("advice", advice, "int")),
+    )
+
+
+def mlock(addr: int, length: int) -> None:
+    """Lock pages in memory with mlock(2).
+
+    Raises:
+        OSError: ENOMEM (over RLIMIT_MEMLOCK or not mapped), EPERM, EAGAIN.
+    """
+    _checked_int_call("mlock", _mlock, (("addr", addr, "void *"), ("length", length, "size_t")))
+
+
+def mlock2(addr: int, length: int, flags: int) -> None:
+    """Lock pages in memory with mlock2(2) (Linux).
+
+    Raises:
+        NotImplementedError: the C library has no mlock2.
+        OSError: as for mlock, and EINVAL for unknown flags.
+    """
+    function = FUNCTIONS.get("mlock2")
+    if function is None:
+        raise NotImplementedError("mlock2 is not available in this C library")
+    _checked_int_call(
+        "mlock2",
+        function,
+        (("addr", addr, "void *"), ("length", length, "size_t"), ("flags", flags, "unsigned int")),
+    )
+
+
+def munlock(addr: int, length: int) -> None:
+    """Unlock pages with munlock(2).
+
+    Raises:
+        OSError: ENOMEM (the range is not mapped), EINVAL.
+    """
+    _checked_int_call("munlock", _munlock, (("addr", addr, "void *"), ("length", length, "size_t")))
+
+
+def mlockall(flags: int) -> None:
+    """Lock every page of the process with mlockall(2).
+
+    Raises:
+        OSError: EINVAL (bad flags), ENOMEM, EPERM.
+    """
+    _checked_int_call("mlockall", _mlockall, (("flags", flags, "int"),))
+
+
+def munlockall() -> None:
+    """Unlock every page of the process with munlockall(2)."""
+    _checked_int_call("munlockall", _munlockall, ())
+
+
+def mincore(addr: int, length: int) -> bytes:
+    """Ask which pages are resident with mincore(2).
+
+    Args:
+        addr: page-aligned start.
+        length: bytes; the answer has one byte per page of ``length``
+            rounded up to the page size.
+
+    Returns:
+        The kernel's vector: bit 0 of each byte is set where the page is
+        resident (the other bits are reserved, and used by some BSDs).
+
+    Raises:
+        OSError: EINVAL (unaligned addr), ENOMEM (the range is not mapped),
+            EAGAIN.
+    """
+    addr = check_range("mincore", "addr", addr, "void *")
+    length = check_range("mincore", "length", length, "size_t")
+    size = page_size()
+    pages = (length + size - 1) // size
+    vector = (ctypes.c_ubyte * max(pages, 1))()
+    if cast(int, _mincore(_address_argument(addr), length, ctypes.addressof(vector))) != 0:
+        _raise_errno("mincore", (("addr", addr), ("length", length)))
+    return bytes(vector)[:pages]
+
+
+def mremap(old_address: int, old_size: int, new_size: int, flags: int, new_address: int = 0) -> int:
+    """Grow, shrink or move a mapping with mremap(2) (Linux).
+
+    Returns:
+        The (possibly new) address of the mapping.
+
+    Raises:
+        NotImplementedError: the C library has no mremap (not Linux).
+        OSError: ENOMEM (cannot grow in place without MAYMOVE), EINVAL, EFAULT.
+    """
+    function = FUNCTIONS.get("mremap")
+    if function is None:
+        raise NotImplementedError("mremap is Linux-only; this C library lacks it")
+    old_address = check_range("mremap", "old_address", old_address, "void *")
+    old_size = check_range("mremap", "old_size", old_size, "size_t")
+    new_size = check_range("mremap", "new_size", new_size, "size_t")
+    flags = check_range("mremap", "flags", flags, "int")
+    new_address = check_range("mremap", "new_address", new_address, "void *")
+    result = cast(
+        Optional[int],
+        function(
+            _address_argument(old_address),
+            old_size,
+            new_size,
+            flags,
+            ctypes.c_void_p(new_address or None),
+        ),
+    )
+    if result == MAP_FAILED:
+        _raise_errno(
+            "mremap",
+            (
+                ("old_address", old_address),
+                ("old_size", old_size),
+                ("new_size", new_size),
+                ("flags", flags),
+                ("new_address", new_address),
+            ),
+        )
+    return result or 0
+
+
+def _query_page_size() -> int:
+    size = cast(int, _sysconf(os.sysconf_names["SC_PAGESIZE"]))
+    if size <= 0:  # pragma: no cover - sysconf(_SC_PAGESIZE) cannot fail
+        _raise_errno("sysconf", (("name", "_SC_PAGESIZE"),))
+    return size
+
+
+_PAGE_SIZE = _query_page_size()
+
+
+def page_size() -> int:
+    """Return the page size, from sysconf(_SC_PAGESIZE) at import."""
+    return _PAGE_SIZE
+
+
+# ---------------------------------------------------------------- memory
+
+
+def read_memory(addr: int, length: int) -> bytes:
+    """Copy ``length`` bytes at ``addr`` (no checks: a bad address faults)."""
+    addr = check_range("read", "addr", addr, "void *")
+    length = check_range("read", "length", length, "size_t")
+    return ctypes.string_at(addr, length)
+
+
+def write_memory(addr: int, data: bytes) -> None:
+    """Copy ``data`` to ``addr`` (no checks: a bad address faults)."""
+    addr = check_range("write", "addr", addr, "void *")
+    ctypes.memmove(addr, data, len(data))
+
+
+def memory_view(addr: int, length: int) -> memoryview:
+    """Return a writable ``'B'`` memoryview of ``length`` bytes at ``addr``.
+
+    Nothing keeps the memory mapped: the caller must (``Region`` does).
+    """
+    return memoryview((ctypes.c_ubyte * length).from_address(addr)).cast("B")
+
+
+class _Export:
+    """Mixin for counted exports: calls ``_on_release`` when collected."""
+
+    __slots__ = ()
+    _on_release: Callable[[], None]
+
+    def __del__(self) -> None:
+        self._on_release()
+
+
+_export_types: Dict[int, type[ctypes.Array[ctypes.c_ubyte]]] = {}
+
+
+def counted_view(addr: int, length: int, on_release: Callable[[], None]) -> memoryview:
+    """Return a memoryview like ``memory_view`` that reports its end.
+
+    ``on_release`` is called once, when the view and every view derived
+    from it are released or collected: the ctypes array behind them is the
+    buffer's exporter, and it dies only then.
+    """
+    export_type = _export_types.get(length)
+    if export_type is None:
+        if len(_export_types) >= 64:
+            _export_types.clear()
+        export_type = cast(
+            "type[ctypes.Array[ctypes.c_ubyte]]",
+            type("_CountedArray", (_Export, ctypes.c_ubyte * length), {}),
+        )
+        _export_types[length] = export_type
+    array = export_type.from_address(addr)
+    array._on_release = on_release  # type: ignore[attr-defined]
+    return memoryview(array).cast("B")

@@ -1,0 +1,925 @@
+"""Region: the safe, typed object over one memory mapping.
+
+A Region owns one mapping made by mmap(2). It checks every offset and length
+against the mapping, remembers the protection of each page range so that an
+access the protection forbids raises ``ProtectionError`` instead of faulting,
+refuses to unmap, downgrade or move the mapping while a buffer exported from
+it is alive, and unmaps itself (with a ResourceWarning) if it is dropped
+while still mapped. Every method takes the Region's lock, so threads that
+race an access against ``munmap`` get ``ValueError``, never a crash.
+
+The one fault rawmmap cannot prevent is the kernel's own: touching a page of
+a file mapping that lies wholly past the file's end, after someone truncated
+the file, raises SIGBUS.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import gc
+import operator
+import os
+import stat
+import sys
+import threading
+import warnings
+import weakref
+from typing import Iterator, List, Optional, Tuple, Union, overload
+
+from rawmmap import _libc
+from rawmmap.flags import Advice, MapFlag, Prot, SyncFlag, describe, known_bits
+
+__all__ = [
+    "ProtectionError",
+    "Region",
+    "map_anonymous",
+    "map_file",
+    "mmap",
+    "page_size",
+]
+
+#: Where a page range is not mapped any more (after a partial munmap).
+_UNMAPPED = -1
+
+_PAGE_SIZE = _libc.page_size()
+_PROT_BITS = known_bits(Prot)
+_MAP_BITS = known_bits(MapFlag)
+_SYNC_BITS = known_bits(SyncFlag)
+_MAP_TYPES = tuple(
+    int(getattr(MapFlag, name))
+    for name in ("SHARED", "PRIVATE", "SHARED_VALIDATE")
+    if hasattr(MapFlag, name)
+)
+_MAP_TYPE_MASK = 0
+for _value in _MAP_TYPES:
+    _MAP_TYPE_MASK |= _value
+del _value
+_ANONYMOUS = int(MapFlag.ANONYMOUS)
+_FIXED = int(MapFlag.FIXED)
+_FIXED_NOREPLACE = int(getattr(MapFlag, "FIXED_NOREPLACE", 0))
+#: madvise codes that change what an access does: Region refuses them.
+_REFUSED_ADVICE = {
+    int(getattr(Advice, name)): name
+    for name in ("HWPOISON", "SOFT_OFFLINE", "GUARD_INSTALL")
+    if hasattr(Advice, name)
+}
+_DONTFORK = getattr(Advice, "DONTFORK", None)
+_DOFORK = getattr(Advice, "DOFORK", None)
+
+#: Anything a file argument may be: a descriptor, an object with
+#: ``fileno()``, or a path.
+FileLike = Union[int, "os.PathLike[str]", str, bytes, "os.PathLike[bytes]", object]
+
+
+def page_size() -> int:
+    """Return the size of a page in bytes (sysconf(_SC_PAGESIZE))."""
+    return _PAGE_SIZE
+
+
+class ProtectionError(PermissionError):
+    """An access the page protection forbids.
+
+    Raised by ``Region`` instead of the SIGSEGV the access would cause: a
+    read of a page without ``Prot.READ``, a write to a page without
+    ``Prot.WRITE``, or a writable view of read-only pages.
+    """
+
+
+# --------------------------------------------------------------- the finalizer
+#
+# A Region dropped while mapped is unmapped by a weakref.finalize callback.
+# During a cyclic garbage collection CPython runs weakref callbacks *before*
+# the __del__ methods of the same garbage, and such a __del__ may still read
+# a memoryview of the mapping. So while a collection runs, unmapping waits
+# until it ends (gc.callbacks "stop"), when every finalizer has run.
+
+_collecting = False
+_deferred: List[Tuple[int, int]] = []
+
+#: Address ranges, (address, length), that a Region still has mapped. The
+#: Region updates the list in place, and its finalizer reads it.
+_Ranges = List[Tuple[int, int]]
+
+
+def _on_gc(phase: str, info: object) -> None:
+    global _collecting
+    if phase == "start":
+        _collecting = True
+        return
+    _collecting = False
+    while _deferred:
+        address, length = _deferred.pop()
+        _release(address, length)
+
+
+gc.callbacks.append(_on_gc)
+
+
+def _release(address: int, length: int) -> None:
+    try:
+        _libc.munmap(address, length)
+    except OSError:  # pragma: no cover - munmap of our own range cannot fail
+        pass
+
+
+def _finalize(ranges: _Ranges, description: str) -> None:
+    warnings.warn(
+        f"unclosed {description}: call munmap() or use a with block",
+        ResourceWarning,
+        stacklevel=2,
+    )
+    if _collecting:
+        _deferred.extend(ranges)
+    else:
+        for address, length in ranges:
+            _release(address, length)
+    ranges.clear()
+
+
+# Regions advised DONTFORK: in a child after fork their pages are gone, so
+# the child's copies must behave as unmapped.
+_dontfork_regions: weakref.WeakSet[Region] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for region in list(_dontfork_regions):
+        region._forget_mapping()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# --------------------------------------------------------------- arguments
+
+
+def _index(name: str, value: object) -> int:
+    """Convert an integer argument, refusing bools, floats and strings."""
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
+    return operator.index(value)  # type: ignore[arg-type]
+
+
+def _round_up(value: int) -> int:
+    return (value + _PAGE_SIZE - 1) // _PAGE_SIZE * _PAGE_SIZE
+
+
+def _fd_of(file: object) -> int:
+    if isinstance(file, bool):
+        raise TypeError("file must be a descriptor, a file object or a path, not bool")
+    if isinstance(file, int):
+        return file
+    fileno = getattr(file, "fileno", None)
+    if fileno is None:
+        raise TypeError(
+            f"file must be a descriptor, a file object or a path, not {type(file).__name__}"
+        )
+    return _index("file.fileno()", fileno())
+
+
+def _describe_prot(prot: int) -> str:
+    if prot == _UNMAPPED:
+        return "unmapped"
+    return describe(Prot, prot)
+
+
+class Region:
+    """One memory mapping, with checked, protection-aware access.
+
+    Create one with ``rawmmap.mmap`` (the C call's arguments),
+    ``rawmmap.map_file`` or ``rawmmap.map_anonymous``. Indexing and slicing
+    read and write bytes (``region[0]``, ``region[4:8] = b"abcd"``);
+    ``view()`` (and ``memoryview(region)`` on Python 3.12+) gives zero-copy
+    access. Methods that act on pages take ``offset`` (a multiple of the page
+    size) and ``length`` (rounded up to whole pages, default: to the end).
+    """
+
+    # Class-level defaults, so that repr() and munmap() work on a Region
+    # whose __init__ failed half-way.
+    _address = 0
+    _length = 0
+    _mapped_length = 0
+    _prot = 0
+    _flags = 0
+    _fd = -1
+    _offset = 0
+    _closed = True
+    _exports = 0
+    _view: Optional[memoryview] = None
+    _finalizer: Optional[weakref.finalize[[_Ranges, str], Region]] = None
+    _ranges: _Ranges = []
+    _file_identity: Optional[Tuple[int, int]] = None
+
+    def __init__(
+        self,
+        length: int,
+        prot: int = Prot.READ | Prot.WRITE,
+        flags: int = MapFlag.SHARED,
+        fd: int = -1,
+        offset: int = 0,
+        *,
+        addr: Optional[int] = None,
+    ) -> None:
+        """Map memory with mmap(2); see ``rawmmap.mmap``."""
+        self._lock = threading.RLock()
+        length = _index("length", length)
+        prot = _index("prot", prot)
+        flags = _index("flags", flags)
+        fd = _index("fd", fd)
+        offset = _index("offset", offset)
+        address_hint = 0 if addr is None else _index("addr", addr)
+        if length <= 0:
+            raise ValueError(f"length must be positive, not {length}")
+        if prot & ~_PROT_BITS or prot < 0:
+            raise ValueError(f"prot={prot:#x} has bits that are not Prot flags here")
+        if flags & ~_MAP_BITS or flags < 0:
+            raise ValueError(f"flags={flags:#x} has bits that are not MapFlag flags here")
+        if flags & _MAP_TYPE_MASK not in _MAP_TYPES:
+            raise ValueError("flags must include exactly one of MapFlag.SHARED or MapFlag.PRIVATE")
+        if flags & _FIXED and (flags & _FIXED_NOREPLACE) != _FIXED_NOREPLACE:
+            raise ValueError(
+                "MapFlag.FIXED replaces whatever is mapped at addr (the interpreter's own "
+                "memory included); use FIXED_NOREPLACE, or rawmmap.raw.mmap"
+            )
+        if offset < 0:
+            raise ValueError(f"offset must not be negative, not {offset}")
+        if offset % _PAGE_SIZE:
+            raise ValueError(
+                f"offset={offset} is not a multiple of the page size ({_PAGE_SIZE}); "
+                f"map from offset {offset - offset % _PAGE_SIZE} and skip "
+                f"{offset % _PAGE_SIZE} bytes"
+            )
+        if address_hint % _PAGE_SIZE and flags & _FIXED_NOREPLACE:
+            raise ValueError(
+                f"addr={address_hint:#x} is not a multiple of the page size ({_PAGE_SIZE})"
+            )
+        if flags & _ANONYMOUS:
+            if fd != -1:
+                raise ValueError(f"an anonymous mapping takes fd=-1, not {fd}")
+        else:
+            if fd < 0:
+                raise ValueError(f"fd must be an open descriptor for a file mapping, not {fd}")
+            status = os.fstat(fd)
+            if stat.S_ISREG(status.st_mode):
+                if offset + length > status.st_size:
+                    raise ValueError(
+                        f"offset+length ({offset + length}) is past the end of the file "
+                        f"({status.st_size} bytes): pages past the end would raise SIGBUS"
+                    )
+                self._file_identity = (status.st_dev, status.st_ino)
+        address = _libc.mmap(address_hint, length, prot, flags, fd, offset)
+        if flags & _FIXED_NOREPLACE and address != address_hint:
+            # Kernels before 4.17 do not know FIXED_NOREPLACE and take addr as a hint.
+            _libc.munmap(address, length)
+            raise OSError(
+                _errno.EEXIST,
+                f"{os.strerror(_errno.EEXIST)}: this kernel placed the mapping at "
+                f"{address:#x}, not at addr={address_hint:#x}",
+            )
+        self._address = address
+        self._length = length
+        self._mapped_length = _round_up(length)
+        self._prot = prot
+        self._flags = flags
+        self._fd = fd
+        self._offset = offset
+        self._starts = [0]
+        self._prots = [prot]
+        self._ranges: _Ranges = [(address, self._mapped_length)]
+        self._closed = False
+        self._finalizer = weakref.finalize(
+            self, _finalize, self._ranges, f"rawmmap.Region at {address:#x}"
+        )
+        # At exit a live view may still be read by later finalizers: leave
+        # the mapping to the kernel then.
+        self._finalizer.atexit = False
+
+    # ------------------------------------------------------------ attributes
+
+    @property
+    def address(self) -> int:
+        """The start address of the mapping (ValueError once unmapped)."""
+        self._check_open()
+        return self._address
+
+    @property
+    def length(self) -> int:
+        """The length asked for, in bytes (the mapping is rounded up to pages)."""
+        return self._length
+
+    @property
+    def prot(self) -> Prot:
+        """The protection given at creation (``protection()`` tells the current one)."""
+        return Prot(self._prot)
+
+    @property
+    def flags(self) -> MapFlag:
+        """The mmap flags given at creation."""
+        return MapFlag(self._flags)
+
+    @property
+    def fd(self) -> int:
+        """The descriptor given at creation (-1 for anonymous memory)."""
+        return self._fd
+
+    @property
+    def offset(self) -> int:
+        """The file offset of the first byte."""
+        return self._offset
+
+    @property
+    def closed(self) -> bool:
+        """True once the whole mapping has been unmapped."""
+        return self._closed
+
+    @property
+    def exports(self) -> int:
+        """How many buffers exported by ``view()`` are alive."""
+        return self._exports
+
+    def __len__(self) -> int:
+        """Return the length in bytes."""
+        return self._length
+
+    def __repr__(self) -> str:
+        """Describe the mapping."""
+        if self._closed:
+            return "<rawmmap.Region closed>"
+        return (
+            f"<rawmmap.Region address={self._address:#x} length={self._length} "
+            f"prot={_describe_prot(self._prot)} flags={describe(MapFlag, self._flags)} "
+            f"fd={self._fd} offset={self._offset}>"
+        )
+
+    def __enter__(self) -> Region:
+        """Return the Region itself."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Unmap the region."""
+        self.munmap()
+
+    # ------------------------------------------------------------ checks
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError("the region is unmapped")
+
+    def _byte_range(self, offset: object, length: object) -> Tuple[int, int]:
+        """Check a byte range inside the region; return (start, stop)."""
+        start = _index("offset", offset)
+        if length is None:
+            stop = self._length
+        else:
+            count = _index("length", length)
+            if count < 0:
+                raise ValueError(f"length must not be negative, not {count}")
+            stop = start + count
+        if start < 0 or start > self._length or stop > self._length:
+            raise IndexError(f"range [{start}, {stop}) is outside the region [0, {self._length})")
+        return start, stop
+
+    def _page_range(self, offset: object, length: object) -> Tuple[int, int]:
+        """Check a page range for a page call; return (start, byte length)."""
+        start, stop = self._byte_range(offset, length)
+        if start % _PAGE_SIZE:
+            raise ValueError(f"offset={start} is not a multiple of the page size ({_PAGE_SIZE})")
+        if stop == start:
+            raise ValueError("length must be positive")
+        return start, stop - start
+
+    def _runs(self, start: int, stop: int) -> Iterator[Tuple[int, int, int]]:
+        """Yield (run start, run stop, prot) for the runs meeting [start, stop)."""
+        starts = self._starts
+        for index, run_start in enumerate(starts):
+            run_stop = starts[index + 1] if index + 1 < len(starts) else self._mapped_length
+            if run_stop > start and run_start < stop:
+                yield run_start, run_stop, self._prots[index]
+
+    def _check_access(self, start: int, stop: int, need: int, action: str) -> None:
+        """Raise unless every page of [start, stop) allows ``need``."""
+        self._check_open()
+        if len(self._prots) == 1:
+            prot = self._prots[0]
+            if prot & need == need:
+                return
+            bad = (0, self._mapped_length, prot)
+        else:
+            if stop == start:
+                stop = start + 1
+            for bad in self._runs(start, stop):
+                if bad[2] == _UNMAPPED or bad[2] & need != need:
+                    break
+            else:
+                return
+        run_start, run_stop, prot = bad
+        if prot == _UNMAPPED:
+            raise ValueError(f"cannot {action}: bytes [{run_start}, {run_stop}) are unmapped")
+        raise ProtectionError(
+            f"cannot {action} [{start}, {stop}): bytes [{run_start}, {run_stop}) "
+            f"are {_describe_prot(prot)}"
+        )
+
+    def _sync_ranges(self) -> None:
+        """Recompute the mapped address ranges that the finalizer unmaps."""
+        self._ranges[:] = [
+            (self._address + run_start, run_stop - run_start)
+            for run_start, run_stop, prot in self._runs(0, self._mapped_length)
+            if prot != _UNMAPPED
+        ]
+
+    def _set_runs(self, start: int, stop: int, prot: int) -> None:
+        """Record that pages [start, stop) now have ``prot``."""
+        stop = min(_round_up(stop), self._mapped_length)
+        new_starts: List[int] = []
+        new_prots: List[int] = []
+        for run_start, run_stop, run_prot in self._runs(0, self._mapped_length):
+            for piece_start, piece_stop, piece_prot in (
+                (run_start, min(run_stop, start), run_prot),
+                (max(run_start, start), min(run_stop, stop), prot),
+                (max(run_start, stop), run_stop, run_prot),
+            ):
+                if piece_start >= piece_stop:
+                    continue
+                if new_prots and new_prots[-1] == piece_prot:
+                    continue
+                new_starts.append(piece_start)
+                new_prots.append(piece_prot)
+        self._starts = new_starts
+        self._prots = new_prots
+
+    def protection(self, offset: int = 0) -> Optional[Prot]:
+        """Return the current protection of the page holding byte ``offset``.
+
+        Returns:
+            The Prot of that page, or None where it was unmapped.
+        """
+        self._check_open()
+        start, _ = self._byte_range(offset, 1 if offset < self._length else 0)
+        for _, _, prot in self._runs(start, start + 1):
+            return None if prot == _UNMAPPED else Prot(prot)
+        raise IndexError(offset)  # pragma: no cover - _byte_range checked it
+
+    def _internal_view(self) -> memoryview:
+        view = self._view
+        if view is None:
+            view = self._view = _libc.memory_view(self._address, self._mapped_length)
+        return view
+
+    # ------------------------------------------------------------ access
+
+    @overload
+    def __getitem__(self, index: int) -> int: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> bytes: ...
+
+    def __getitem__(self, index: Union[int, slice]) -> Union[int, bytes]:
+        """Read one byte (an int) or a slice (bytes), like ``bytes``."""
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._length)
+            with self._lock:
+                if stop > start:
+                    self._check_access(start, stop, Prot.READ, "read")
+                else:
+                    self._check_open()
+                return bytes(self._internal_view()[start:stop:step])
+        position = _index("index", index)
+        if position < 0:
+            position += self._length
+        if not 0 <= position < self._length:
+            raise IndexError(f"index {index} is outside the region [0, {self._length})")
+        with self._lock:
+            self._check_access(position, position + 1, Prot.READ, "read")
+            return self._internal_view()[position]
+
+    def __setitem__(self, index: Union[int, slice], value: object) -> None:
+        """Write one byte (an int in 0..255) or a slice (same length)."""
+        if isinstance(index, slice):
+            start, stop, step = index.indices(self._length)
+            data = memoryview(value).cast("B")  # type: ignore[arg-type]
+            with self._lock:
+                if stop > start:
+                    self._check_access(start, stop, Prot.WRITE, "write")
+                else:
+                    self._check_open()
+                self._internal_view()[start:stop:step] = data
+            return
+        position = _index("index", index)
+        byte = _index("value", value)
+        if position < 0:
+            position += self._length
+        if not 0 <= position < self._length:
+            raise IndexError(f"index {index} is outside the region [0, {self._length})")
+        if not 0 <= byte <= 255:
+            raise ValueError(f"a byte must be in 0..255, not {byte}")
+        with self._lock:
+            self._check_access(position, position + 1, Prot.WRITE, "write")
+            self._internal_view()[position] = byte
+
+    def read(self, offset: int = 0, length: Optional[int] = None) -> bytes:
+        """Return a copy of ``length`` bytes at ``offset`` (default: to the end).
+
+        Raises:
+            IndexError: the range is outside the region.
+            ProtectionError: a page of the range is not readable.
+            ValueError: the region is unmapped.
+        """
+        start, stop = self._byte_range(offset, length)
+        with self._lock:
+            if stop > start:
+                self._check_access(start, stop, Prot.READ, "read")
+            else:
+                self._check_open()
+            return bytes(self._internal_view()[start:stop])
+
+    def write(self, offset: int, data: object) -> int:
+        """Copy ``data`` (any bytes-like object) to ``offset``; return its length.
+
+        Raises:
+            IndexError: the data would run past the end of the region.
+            ProtectionError: a page of the range is not writable.
+            ValueError: the region is unmapped.
+        """
+        source = memoryview(data).cast("B")  # type: ignore[arg-type]
+        start, stop = self._byte_range(offset, source.nbytes)
+        with self._lock:
+            if stop > start:
+                self._check_access(start, stop, Prot.WRITE, "write")
+            else:
+                self._check_open()
+            self._internal_view()[start:stop] = source
+        return stop - start
+
+    def view(
+        self, offset: int = 0, length: Optional[int] = None, *, readonly: Optional[bool] = None
+    ) -> memoryview:
+        """Return a zero-copy memoryview (format ``'B'``) of a byte range.
+
+        While the view, or any view made from it, is alive, ``munmap``,
+        ``mremap`` and a protection downgrade raise BufferError. Release it
+        with ``view.release()`` or a ``with`` block.
+
+        Args:
+            offset: first byte.
+            length: bytes (default: to the end of the region).
+            readonly: True for a read-only view; False to require a
+                writable one; None (default) for writable where every page
+                of the range is writable.
+
+        Raises:
+            ProtectionError: a page is not readable, or ``readonly=False``
+                and a page is not writable.
+        """
+        start, stop = self._byte_range(offset, length)
+        with self._lock:
+            self._check_access(start, stop, Prot.READ, "view")
+            writable = not readonly
+            if writable:
+                try:
+                    self._check_access(start, stop, Prot.WRITE, "write through a view of")
+                except ProtectionError:
+                    if readonly is False:
+                        raise
+                    writable = False
+            view = _libc.counted_view(self._address, self._mapped_length, self._release_export)
+            self._exports += 1
+        view = view[start:stop]
+        return view if writable else view.toreadonly()
+
+    def _release_export(self) -> None:
+        with self._lock:
+            self._exports -= 1
+
+    if sys.version_info >= (3, 12):
+
+        def __buffer__(self, flags: int) -> memoryview:
+            """Export the whole region (PEP 688): ``memoryview(region)``."""
+            writable_requested = bool(flags & 1)  # inspect.BufferFlags.WRITABLE
+            return self.view(readonly=False if writable_requested else None)
+
+    # ------------------------------------------------------------ page calls
+
+    def munmap(self, offset: int = 0, length: Optional[int] = None) -> None:
+        """Unmap the region, or a page range of it, with munmap(2).
+
+        Unmapping the whole region is idempotent. After a partial unmap the
+        rest stays usable and the hole raises ValueError on access.
+
+        Raises:
+            BufferError: a view exported by ``view()`` is alive.
+        """
+        if self._closed:
+            return
+        if offset == 0 and length is None:
+            with self._lock:
+                if self._closed:
+                    return
+                self._check_no_exports("unmap")
+                self._unmap_all()
+            return
+        with self._lock:
+            start, count = self._page_range(offset, length)
+            self._check_no_exports("unmap")
+            stop = min(_round_up(start + count), self._mapped_length)
+            if start == 0 and stop == self._mapped_length:
+                self._unmap_all()
+                return
+            self._view = None
+            _libc.munmap(self._address + start, stop - start)
+            self._set_runs(start, stop, _UNMAPPED)
+            self._sync_ranges()
+            if not self._ranges:
+                self._forget_mapping()
+
+    def _check_no_exports(self, action: str) -> None:
+        if self._exports:
+            raise BufferError(
+                f"cannot {action}: {self._exports} exported buffer(s) of the region "
+                "are alive; release them first"
+            )
+
+    def _unmap_all(self) -> None:
+        ranges = list(self._ranges)
+        self._forget_mapping()
+        for address, length in ranges:
+            _libc.munmap(address, length)
+
+    def _forget_mapping(self) -> None:
+        """Mark the region unmapped without calling munmap."""
+        self._closed = True
+        self._view = None
+        self._ranges.clear()
+        if self._finalizer is not None:
+            self._finalizer.detach()
+
+    def msync(
+        self, flags: int = SyncFlag.SYNC, offset: int = 0, length: Optional[int] = None
+    ) -> None:
+        """Flush dirty pages to the file with msync(2).
+
+        Args:
+            flags: ``SyncFlag.SYNC`` (wait) or ``SyncFlag.ASYNC``, either
+                maybe with ``SyncFlag.INVALIDATE``.
+            offset, length: a page range (default: the whole region).
+
+        Raises:
+            ValueError: SYNC together with ASYNC, or unknown bits.
+            OSError: ENOMEM where part of the range was unmapped, EBUSY
+                for INVALIDATE over locked pages.
+        """
+        flags = _index("flags", flags)
+        if flags & ~_SYNC_BITS or flags < 0:
+            raise ValueError(f"flags={flags:#x} has bits that are not SyncFlag flags here")
+        both = int(SyncFlag.SYNC | SyncFlag.ASYNC)
+        if flags & both == both:
+            raise ValueError("msync flags cannot hold both SYNC and ASYNC (POSIX: EINVAL)")
+        with self._lock:
+            self._check_open()
+            start, count = self._page_range(offset, length)
+            _libc.msync(self._address + start, count, flags)
+
+    def mprotect(self, prot: int, offset: int = 0, length: Optional[int] = None) -> None:
+        """Change the protection of the region, or a page range, with mprotect(2).
+
+        Raises:
+            BufferError: the change removes a permission while an exported
+                view is alive.
+            PermissionError: EACCES, e.g. WRITE on a shared mapping of a file
+                opened read-only.
+        """
+        prot = _index("prot", prot)
+        if prot & ~_PROT_BITS or prot < 0:
+            raise ValueError(f"prot={prot:#x} has bits that are not Prot flags here")
+        with self._lock:
+            self._check_open()
+            start, count = self._page_range(offset, length)
+            stop = start + count
+            runs = list(self._runs(start, stop))
+            if any(run_prot == _UNMAPPED for _, _, run_prot in runs):
+                raise ValueError("cannot mprotect: part of the range is unmapped")
+            if self._exports and any(run_prot & ~prot for _, _, run_prot in runs):
+                raise BufferError(
+                    f"cannot remove a permission: {self._exports} exported buffer(s) "
+                    "of the region are alive; release them first"
+                )
+            _libc.mprotect(self._address + start, count, prot)
+            self._set_runs(start, stop, prot)
+
+    def madvise(self, advice: int, offset: int = 0, length: Optional[int] = None) -> None:
+        """Advise the kernel how the region, or a page range, will be used (madvise(2)).
+
+        Advice such as DONTNEED discards data (anonymous and private pages
+        read back as zero); that is the kernel's documented behaviour.
+
+        Raises:
+            ValueError: HWPOISON, SOFT_OFFLINE or GUARD_INSTALL, which make
+                accesses fault (use ``rawmmap.raw.madvise``).
+            OSError: EINVAL where the kernel does not know the advice.
+        """
+        advice = _index("advice", advice)
+        if advice in _REFUSED_ADVICE:
+            raise ValueError(
+                f"Advice.{_REFUSED_ADVICE[advice]} makes accesses fault; "
+                "Region refuses it (rawmmap.raw.madvise passes it on)"
+            )
+        with self._lock:
+            self._check_open()
+            start, count = self._page_range(offset, length)
+            _libc.madvise(self._address + start, count, advice)
+            if advice == _DONTFORK:
+                _dontfork_regions.add(self)
+            elif advice == _DOFORK:
+                _dontfork_regions.discard(self)
+
+    def mlock(
+        self, offset: int = 0, length: Optional[int] = None, *, onfault: bool = False
+    ) -> None:
+        """Lock the region, or a page range, in memory with mlock(2).
+
+        ``onfault=True`` uses mlock2(MLOCK_ONFAULT): pages are locked as they
+        are touched instead of being faulted in now (Linux).
+
+        Raises:
+            OSError: ENOMEM over RLIMIT_MEMLOCK, EPERM.
+        """
+        with self._lock:
+            self._check_open()
+            start, count = self._page_range(offset, length)
+            if onfault:
+                _libc.mlock2(self._address + start, count, 1)
+            else:
+                _libc.mlock(self._address + start, count)
+
+    def munlock(self, offset: int = 0, length: Optional[int] = None) -> None:
+        """Unlock the region, or a page range, with munlock(2)."""
+        with self._lock:
+            self._check_open()
+            start, count = self._page_range(offset, length)
+            _libc.munlock(self._address + start, count)
+
+    def mincore(self, offset: int = 0, length: Optional[int] = None) -> List[bool]:
+        """Tell which pages of the region, or a page range, are resident (mincore(2)).
+
+        Returns:
+            One bool per page, True where the page is in memory.
+        """
+        with self._lock:
+            self._check_open()
+            start, count = self._page_range(offset, length)
+            vector = _libc.mincore(self._address + start, count)
+        return [bool(byte & 1) for byte in vector]
+
+    def mremap(self, new_length: int, *, may_move: bool = True) -> None:
+        """Grow or shrink the mapping with mremap(2) (Linux).
+
+        With ``may_move`` (the default) the kernel may move the mapping, and
+        ``address`` changes. New pages get the protection of the last page.
+
+        Raises:
+            NotImplementedError: not Linux.
+            BufferError: an exported view is alive.
+            ValueError: growing a file mapping past the file's end.
+            OSError: ENOMEM when it cannot grow in place and ``may_move`` is
+                False, EFAULT when the region has holes or mixed protection.
+        """
+        new_length = _index("new_length", new_length)
+        if not _libc.HAS_MREMAP:
+            raise NotImplementedError("mremap(2) is Linux-only")
+        if new_length <= 0:
+            raise ValueError(f"new_length must be positive, not {new_length}")
+        with self._lock:
+            self._check_open()
+            self._check_no_exports("mremap")
+            if not self._flags & _ANONYMOUS and new_length > self._length:
+                self._check_file_size(self._offset + new_length)
+            new_mapped = _round_up(new_length)
+            address = _libc.mremap(
+                self._address, self._mapped_length, new_mapped, 1 if may_move else 0
+            )
+            self._view = None
+            old_mapped = self._mapped_length
+            self._address = address
+            self._length = new_length
+            self._mapped_length = new_mapped
+            if new_mapped > old_mapped:
+                self._set_runs(old_mapped, new_mapped, self._prots[-1])
+            else:
+                kept = sum(1 for run_start in self._starts if run_start < new_mapped)
+                del self._starts[kept:], self._prots[kept:]
+            self._sync_ranges()
+
+    def _check_file_size(self, end: int) -> None:
+        try:
+            status = os.fstat(self._fd)
+        except OSError as error:
+            raise ValueError(
+                f"cannot grow a file mapping whose descriptor {self._fd} is closed"
+            ) from error
+        if (status.st_dev, status.st_ino) != self._file_identity:
+            raise ValueError(f"descriptor {self._fd} no longer refers to the mapped file")
+        if end > status.st_size:
+            raise ValueError(
+                f"offset+length ({end}) is past the end of the file ({status.st_size} "
+                "bytes): pages past the end would raise SIGBUS"
+            )
+
+
+def mmap(
+    length: int,
+    prot: int = Prot.READ | Prot.WRITE,
+    flags: int = MapFlag.SHARED,
+    fd: int = -1,
+    offset: int = 0,
+    *,
+    addr: Optional[int] = None,
+) -> Region:
+    """Map memory with mmap(2) and return it as a Region.
+
+    Args:
+        length: bytes, positive (the mapping is rounded up to whole pages).
+        prot: ``Prot`` bits.
+        flags: ``MapFlag`` bits with exactly one of SHARED or PRIVATE (or
+            SHARED_VALIDATE). FIXED is refused: it would replace whatever
+            is mapped at ``addr``; FIXED_NOREPLACE is allowed.
+        fd: an open descriptor, or -1 with ``MapFlag.ANONYMOUS``.
+        offset: file offset, a multiple of the page size (ValueError
+            otherwise, naming the page size).
+        addr: where to place the mapping (a hint unless FIXED_NOREPLACE).
+
+    Raises:
+        ValueError: bad arguments, or a file mapping past the file's end.
+        TypeError: a non-integer argument.
+        OSError: from mmap(2): EACCES (PermissionError) for PROT_WRITE with
+            MAP_SHARED on a descriptor opened read-only, EBADF, ENODEV (the
+            file cannot be mapped), ENOMEM, EEXIST (FIXED_NOREPLACE).
+    """
+    return Region(length, prot, flags, fd, offset, addr=addr)
+
+
+def map_anonymous(
+    length: int,
+    prot: int = Prot.READ | Prot.WRITE,
+    *,
+    shared: bool = False,
+    flags: int = 0,
+) -> Region:
+    """Map zero-filled anonymous memory.
+
+    Args:
+        length: bytes.
+        prot: ``Prot`` bits (default READ|WRITE).
+        shared: MAP_SHARED (seen by children after fork) instead of
+            MAP_PRIVATE.
+        flags: extra ``MapFlag`` bits (POPULATE, NORESERVE, ...).
+    """
+    kind = MapFlag.SHARED if shared else MapFlag.PRIVATE
+    return Region(length, prot, kind | MapFlag.ANONYMOUS | _index("flags", flags), -1, 0)
+
+
+def map_file(
+    file: FileLike,
+    length: Optional[int] = None,
+    *,
+    offset: int = 0,
+    prot: int = Prot.READ,
+    shared: bool = True,
+    flags: int = 0,
+) -> Region:
+    """Map a file given as a descriptor, a file object or a path.
+
+    Args:
+        file: an int descriptor, an object with ``fileno()``, or a path
+            (opened read-only, or read-write when ``prot`` has WRITE and
+            ``shared`` is true, and closed again once mapped).
+        length: bytes (default: from ``offset`` to the end of the file).
+        offset: a multiple of the page size.
+        prot: ``Prot`` bits (default READ).
+        shared: MAP_SHARED (stores reach the file) or MAP_PRIVATE.
+        flags: extra ``MapFlag`` bits.
+
+    Raises:
+        ValueError: an empty file, or a range past the end of the file.
+    """
+    prot = _index("prot", prot)
+    offset = _index("offset", offset)
+    kind = MapFlag.SHARED if shared else MapFlag.PRIVATE
+    extra = _index("flags", flags)
+    if isinstance(file, (str, bytes, os.PathLike)):
+        mode = os.O_RDWR if (prot & Prot.WRITE and shared) else os.O_RDONLY
+        fd = os.open(file, mode | getattr(os, "O_CLOEXEC", 0))
+        try:
+            return _map_descriptor(fd, length, offset, prot, kind | extra)
+        finally:
+            os.close(fd)
+    return _map_descriptor(_fd_of(file), length, offset, prot, kind | extra)
+
+
+def _map_descriptor(fd: int, length: Optional[int], offset: int, prot: int, flags: int) -> Region:
+    if length is None:
+        size = os.fstat(fd).st_size
+        if offset > size:
+            raise ValueError(f"offset={offset} is past the end of the file ({size} bytes)")
+        length = size - offset
+        if length == 0:
+            raise ValueError("cannot map an empty file (or an offset at its end)")
+    return Region(length, prot, flags, fd, offset)
