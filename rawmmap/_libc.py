@@ -294,7 +294,9 @@ def _address_argument(value: int) -> Optional[int]:
 # ---------------------------------------------------------------- the calls
 
 
-def mmap(addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
+def mmap(  # noqa: PLR0917 - the C call's six arguments, in its order
+    addr: int, length: int, prot: int, flags: int, fd: int, offset: int
+) -> int:
     """Map memory with mmap(2) (mmap64 where off_t is 32-bit by default).
 
     Returns:

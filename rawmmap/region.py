@@ -15,6 +15,7 @@ the file, raises SIGBUS.
 
 from __future__ import annotations
 
+import contextlib
 import errno as _errno
 import gc
 import operator
@@ -116,10 +117,9 @@ gc.callbacks.append(_on_gc)
 
 
 def _release(address: int, length: int) -> None:
-    try:
+    # munmap of a range this process mapped cannot fail; never raise from a finalizer.
+    with contextlib.suppress(OSError):
         _libc.munmap(address, length)
-    except OSError:  # pragma: no cover - munmap of our own range cannot fail
-        pass
 
 
 def _finalize(ranges: _Ranges, description: str) -> None:
@@ -206,7 +206,6 @@ class Region:
     _exports = 0
     _view: Optional[memoryview] = None
     _finalizer: Optional[weakref.finalize[[_Ranges, str], Region]] = None
-    _ranges: _Ranges = []
     _file_identity: Optional[Tuple[int, int]] = None
 
     def __init__(
@@ -221,6 +220,7 @@ class Region:
     ) -> None:
         """Map memory with mmap(2); see ``rawmmap.mmap``."""
         self._lock = threading.RLock()
+        self._ranges: _Ranges = []
         length = _index("length", length)
         prot = _index("prot", prot)
         flags = _index("flags", flags)
@@ -284,7 +284,7 @@ class Region:
         self._offset = offset
         self._starts = [0]
         self._prots = [prot]
-        self._ranges: _Ranges = [(address, self._mapped_length)]
+        self._ranges.append((address, self._mapped_length))
         self._closed = False
         self._finalizer = weakref.finalize(
             self, _finalize, self._ranges, f"rawmmap.Region at {address:#x}"
