@@ -1,0 +1,1 @@
+"""rawmmap tests: pytest against the real kernel (no mocked syscalls)."""

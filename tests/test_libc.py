@@ -1,0 +1,129 @@
+"""The libc layer: prototype table, symbol choice, errno and range checks."""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from rawmmap import _libc
+from rawmmap.flags import MapFlag, Prot
+
+ANON = int(MapFlag.PRIVATE | MapFlag.ANONYMOUS)
+RW = int(Prot.READ | Prot.WRITE)
+
+
+@pytest.mark.parametrize("name", sorted(_libc.PROTOTYPES))
+def test_every_prototype_entry_is_applied(name: str) -> None:
+    restype, argtypes, required = _libc.PROTOTYPES[name]
+    if name not in _libc.FUNCTIONS:
+        assert not required
+        pytest.skip(f"{name} is optional and absent from this C library")
+    function = _libc.FUNCTIONS[name]
+    assert function.restype is restype
+    assert tuple(function.argtypes) == tuple(argtypes)
+
+
+def test_pointer_returning_calls_are_not_left_on_c_int() -> None:
+    for name in (_libc.MMAP_SYMBOL, "mremap"):
+        if name in _libc.FUNCTIONS:
+            assert _libc.FUNCTIONS[name].restype is ctypes.c_void_p
+
+
+def test_mmap_offset_argument_is_64_bit() -> None:
+    offset_type = _libc.FUNCTIONS[_libc.MMAP_SYMBOL].argtypes[-1]
+    assert ctypes.sizeof(offset_type) == 8  # type: ignore[arg-type]
+    assert _libc.OFF_T_BITS == 64
+
+
+def test_map_failed_is_the_unsigned_all_ones_pointer() -> None:
+    assert _libc.MAP_FAILED == (1 << _libc.POINTER_BITS) - 1
+    assert _libc.MAP_FAILED != -1
+
+
+def test_page_size_matches_os_sysconf() -> None:
+    assert _libc.page_size() == os.sysconf("SC_PAGESIZE")
+
+
+def test_mmap_zero_length_raises_einval_with_call_in_message() -> None:
+    with pytest.raises(OSError) as caught:
+        _libc.mmap(0, 0, RW, ANON, -1, 0)
+    assert caught.value.errno == errno.EINVAL
+    assert "Invalid argument" in str(caught.value)
+    assert "length=0" in str(caught.value)
+    assert _libc.MMAP_SYMBOL + "(" in str(caught.value)
+
+
+def test_mmap_bad_descriptor_raises_ebadf() -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    os.close(write_end)
+    with pytest.raises(OSError) as caught:
+        _libc.mmap(0, 4096, int(Prot.READ), int(MapFlag.SHARED), read_end, 0)
+    assert caught.value.errno == errno.EBADF
+
+
+def test_mmap_write_shared_on_readonly_fd_raises_permissionerror(data_file: Path) -> None:
+    fd = os.open(data_file, os.O_RDONLY)
+    try:
+        with pytest.raises(PermissionError) as caught:
+            _libc.mmap(0, 4096, RW, int(MapFlag.SHARED), fd, 0)
+        assert caught.value.errno == errno.EACCES
+    finally:
+        os.close(fd)
+
+
+def test_mmap_unaligned_offset_raises_einval(data_file: Path, page: int) -> None:
+    fd = os.open(data_file, os.O_RDONLY)
+    try:
+        with pytest.raises(OSError) as caught:
+            _libc.mmap(0, page, int(Prot.READ), int(MapFlag.SHARED), fd, 1)
+        assert caught.value.errno == errno.EINVAL
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.parametrize(
+    ("ctype", "bad"),
+    [
+        ("size_t", -1),
+        ("size_t", 1 << _libc.POINTER_BITS),
+        ("int", 1 << 31),
+        ("int", -(1 << 31) - 1),
+        ("int", 1 << 40),
+        ("off_t", 1 << 63),
+        ("void *", -1),
+        ("unsigned int", 1 << 32),
+    ],
+)
+def test_check_range_refuses_values_ctypes_would_truncate(ctype: str, bad: int) -> None:
+    with pytest.raises(OverflowError, match="argument_name"):
+        _libc.check_range("call", "argument_name", bad, ctype)
+
+
+@pytest.mark.parametrize("bad", [1.0, "1", None, True, b"1"])
+def test_check_range_refuses_non_integers(bad: object) -> None:
+    with pytest.raises(TypeError, match="argument_name"):
+        _libc.check_range("call", "argument_name", bad, "int")
+
+
+def test_check_range_accepts_index_objects() -> None:
+    class Three:
+        def __index__(self) -> int:
+            return 3
+
+    assert _libc.check_range("call", "n", Three(), "int") == 3
+
+
+def test_truncating_prot_raises_before_the_call() -> None:
+    # c_int(2**32 | 3) would silently become 3 (READ|WRITE) and succeed.
+    with pytest.raises(OverflowError, match="prot"):
+        _libc.mmap(0, 4096, (1 << 32) | RW, ANON, -1, 0)
+
+
+def test_describe_call_shows_addresses_in_hex() -> None:
+    text = _libc.describe_call("munmap", [("addr", 4096), ("length", 1)])
+    assert text == "munmap(addr=0x1000, length=1)"
