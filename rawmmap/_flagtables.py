@@ -29,10 +29,9 @@ Sources (values carried over, no code); each table names its file:
 
 from __future__ import annotations
 
-from typing import Dict
-
 #: One platform's values: enum name -> {C name without prefix: value}.
-Table = Dict[str, Dict[str, int]]
+#: (``dict[...]`` is subscriptable at run time from Python 3.9 on.)
+Table = dict[str, dict[str, int]]
 
 # --- Linux ------------------------------------------------------------------
 #
@@ -442,7 +441,7 @@ def _merge(base: Table, extra: Table) -> Table:
     return merged
 
 
-_LINUX_TABLES: Dict[str, Table] = {
+_LINUX_TABLES: dict[str, Table] = {
     "generic": _LINUX_GENERIC,
     "x86": _merge(_LINUX_GENERIC, _LINUX_X86_EXTRA),
     "arm64": _merge(_LINUX_GENERIC, _LINUX_ARM64_EXTRA),
@@ -457,6 +456,22 @@ _LINUX_TABLES: Dict[str, Table] = {
 LINUX_FAMILIES = tuple(sorted(_LINUX_TABLES))
 
 
+# (family, exact os.uname().machine strings, prefixes), tried in order.
+# uname says "mips" or "mips64" for either byte order. A 32-bit process on
+# an arm64 kernel may still see "aarch64" and get PROT_BTI/PROT_MTE, which
+# its kernel then refuses: harmless.
+_LINUX_MACHINES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("x86", ("x86_64", "amd64", "i386", "i486", "i586", "i686", "x86"), ()),
+    ("arm64", (), ("aarch64", "arm64")),
+    ("generic", (), ("arm", "riscv", "s390", "loongarch")),
+    ("mips", ("mips", "mipsel", "mips64", "mips64el"), ()),
+    ("powerpc", ("ppc", "ppcle", "ppc64", "ppc64le", "powerpc", "powerpc64"), ()),
+    ("sparc", ("sparc", "sparc64", "sparcv9"), ()),
+    ("alpha", ("alpha",), ()),
+    ("parisc", ("parisc", "parisc64"), ()),
+)
+
+
 def linux_family(machine: str) -> str:
     """Return the kernel's arch family for an ``os.uname().machine`` string.
 
@@ -464,25 +479,9 @@ def linux_family(machine: str) -> str:
         KeyError: rawmmap does not know this machine.
     """
     machine = machine.lower()
-    if machine in ("x86_64", "amd64", "i386", "i486", "i586", "i686", "x86"):
-        return "x86"
-    # A 32-bit process on an arm64 kernel may still see "aarch64" and get
-    # PROT_BTI/PROT_MTE, which its kernel then refuses: harmless.
-    if machine.startswith(("aarch64", "arm64")):
-        return "arm64"
-    if machine.startswith(("arm", "riscv", "s390", "loongarch")):
-        return "generic"
-    # uname says "mips" or "mips64" for either byte order.
-    if machine in ("mips", "mipsel", "mips64", "mips64el"):
-        return "mips"
-    if machine in ("ppc", "ppcle", "ppc64", "ppc64le", "powerpc", "powerpc64"):
-        return "powerpc"
-    if machine in ("sparc", "sparc64", "sparcv9"):
-        return "sparc"
-    if machine == "alpha":
-        return "alpha"
-    if machine in ("parisc", "parisc64"):
-        return "parisc"
+    for family, names, prefixes in _LINUX_MACHINES:
+        if machine in names or (prefixes and machine.startswith(prefixes)):
+            return family
     raise KeyError(machine)
 
 
