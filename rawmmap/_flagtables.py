@@ -7,23 +7,40 @@ enums from the table of the running platform. Keeping the values as data,
 not as enums, lets the tests build and check the table of every platform
 on this one machine.
 
-Sources (values carried over, no code):
+A table holds every constant its headers define for these calls, except
+masks and field encodings (``MAP_TYPE``, ``MAP_HUGE_*``, FreeBSD's
+``MAP_ALIGNED(n)``), function-like macros (FreeBSD's ``PROT_MAX``),
+``MAP_FAILED``, names reserved as placeholders (``MAP_RESERVED*``,
+``_MAP_*``) and obsolete aliases (``MAP_COPY``, PA-RISC's zero-valued
+``MAP_VARIABLE``). ``MAP_32BIT`` is stored as ``BIT32``.
 
-* Linux asm-generic: ``include/uapi/asm-generic/mman-common.h`` and
-  ``include/uapi/asm-generic/mman.h``, ``include/uapi/linux/mman.h`` (kernel
-  6.12), as installed by Debian's linux-libc-dev.
-* x86: ``arch/x86/include/uapi/asm/mman.h`` (MAP_32BIT, MAP_ABOVE4G).
+Sources (values carried over, no code); each table names its file:
+
+* Linux: ``include/uapi/linux/mman.h``,
+  ``include/uapi/asm-generic/mman-common.h`` and ``mman.h``, and
+  ``arch/{x86,arm64,mips,powerpc,sparc,alpha,parisc}/include/uapi/asm/mman.h``
+  as of Linux 6.13 (the release that added ``MADV_GUARD_*``), cross-checked
+  against Debian's 6.1 headers (``linux-libc-dev-*-cross``) for every older
+  name, and against the upstream patches for the names added later.
+* macOS: ``bsd/sys/mman.h`` of xnu, tag xnu-11417.101.15 (a macOS 15 release).
+* FreeBSD: ``sys/sys/mman.h`` of freebsd-src main, read at commit
+  2d614aa2fe3e of a mirror of it.
 """
 
 from __future__ import annotations
 
-from typing import Dict
-
 #: One platform's values: enum name -> {C name without prefix: value}.
-Table = Dict[str, Dict[str, int]]
+#: (``dict[...]`` is subscriptable at run time from Python 3.9 on.)
+Table = dict[str, dict[str, int]]
 
-# --- Linux, asm-generic (x86, arm, aarch64, riscv, s390x, loongarch) -------
+# --- Linux ------------------------------------------------------------------
+#
+# Values below are from the kernel's uapi headers. glibc and musl repeat
+# them in <sys/mman.h>; the one libc-only name is MAP_ANON, the BSD spelling
+# of MAP_ANONYMOUS, which both define as the same value.
 
+# asm-generic: arm (32-bit), riscv, s390, loongarch and the base of x86,
+# arm64, powerpc and sparc.
 _LINUX_GENERIC: Table = {
     # include/uapi/asm-generic/mman-common.h
     "Prot": {
@@ -35,9 +52,11 @@ _LINUX_GENERIC: Table = {
         "GROWSDOWN": 0x01000000,
         "GROWSUP": 0x02000000,
     },
-    # include/uapi/linux/mman.h (SHARED, PRIVATE, SHARED_VALIDATE),
-    # include/uapi/asm-generic/mman-common.h and mman.h (the rest)
+    # include/uapi/linux/mman.h (SHARED, PRIVATE, SHARED_VALIDATE,
+    # DROPPABLE), include/uapi/asm-generic/mman-common.h and mman.h (the
+    # rest)
     "MapFlag": {
+        "FILE": 0,
         "SHARED": 0x01,
         "PRIVATE": 0x02,
         "SHARED_VALIDATE": 0x03,
@@ -58,7 +77,9 @@ _LINUX_GENERIC: Table = {
         "FIXED_NOREPLACE": 0x100000,
         "UNINITIALIZED": 0x4000000,
     },
+    # include/uapi/asm-generic/mman-common.h
     "SyncFlag": {"ASYNC": 1, "INVALIDATE": 2, "SYNC": 4},
+    # include/uapi/asm-generic/mman-common.h
     "Advice": {
         "NORMAL": 0,
         "RANDOM": 1,
@@ -96,8 +117,321 @@ _LINUX_GENERIC: Table = {
     "RemapFlag": {"MAYMOVE": 1, "FIXED": 2, "DONTUNMAP": 4},
 }
 
-# arch/x86/include/uapi/asm/mman.h
+# arch/x86/include/uapi/asm/mman.h: asm-generic plus two placement flags.
 _LINUX_X86_EXTRA: Table = {"MapFlag": {"BIT32": 0x40, "ABOVE4G": 0x80}}
+
+# arch/arm64/include/uapi/asm/mman.h: asm-generic plus two protection bits.
+_LINUX_ARM64_EXTRA: Table = {"Prot": {"BTI": 0x10, "MTE": 0x20}}
+
+# arch/powerpc/include/uapi/asm/mman.h: includes asm-generic/mman-common.h,
+# then sets its own mmap and mlockall bits (MAP_RENAME is an alias of
+# MAP_ANONYMOUS there).
+_LINUX_POWERPC_EXTRA: Table = {
+    "Prot": {"SAO": 0x10},
+    "MapFlag": {
+        "RENAME": 0x20,
+        "NORESERVE": 0x40,
+        "LOCKED": 0x80,
+        "GROWSDOWN": 0x0100,
+        "DENYWRITE": 0x0800,
+        "EXECUTABLE": 0x1000,
+    },
+    "MlockAllFlag": {"CURRENT": 0x2000, "FUTURE": 0x4000, "ONFAULT": 0x8000},
+}
+
+# arch/sparc/include/uapi/asm/mman.h: includes asm-generic/mman-common.h,
+# then sets SunOS-compatible mmap and mlockall bits (MAP_RENAME is an alias
+# of MAP_ANONYMOUS there).
+_LINUX_SPARC_EXTRA: Table = {
+    "Prot": {"ADI": 0x10},
+    "MapFlag": {
+        "RENAME": 0x20,
+        "NORESERVE": 0x40,
+        "INHERIT": 0x80,
+        "LOCKED": 0x100,
+        "GROWSDOWN": 0x0200,
+        "DENYWRITE": 0x0800,
+        "EXECUTABLE": 0x1000,
+    },
+    "MlockAllFlag": {"CURRENT": 0x2000, "FUTURE": 0x4000, "ONFAULT": 0x8000},
+}
+
+# Advice codes that MIPS, Alpha and PA-RISC share with asm-generic; their
+# headers do not include it but repeat these values.
+_COMMON_ADVICE = {
+    "NORMAL": 0,
+    "RANDOM": 1,
+    "SEQUENTIAL": 2,
+    "WILLNEED": 3,
+    "FREE": 8,
+    "REMOVE": 9,
+    "DONTFORK": 10,
+    "DOFORK": 11,
+    "COLD": 20,
+    "PAGEOUT": 21,
+    "POPULATE_READ": 22,
+    "POPULATE_WRITE": 23,
+    "DONTNEED_LOCKED": 24,
+    "GUARD_INSTALL": 102,
+    "GUARD_REMOVE": 103,
+}
+
+# From include/uapi/linux/mman.h, which every architecture includes.
+_LINUX_MAP_COMMON = {
+    "FILE": 0,
+    "SHARED": 0x01,
+    "PRIVATE": 0x02,
+    "SHARED_VALIDATE": 0x03,
+    "DROPPABLE": 0x08,
+}
+
+# arch/mips/include/uapi/asm/mman.h: a complete header of its own (IRIX
+# ABI). RENAME, AUTOGROW, LOCAL and AUTORSRV are IRIX bits that Linux
+# reserves but ignores. No MAP_SYNC, MAP_UNINITIALIZED or MADV_SOFT_OFFLINE.
+_LINUX_MIPS: Table = {
+    "Prot": {
+        "NONE": 0x00,
+        "READ": 0x01,
+        "WRITE": 0x02,
+        "EXEC": 0x04,
+        "SEM": 0x10,
+        "GROWSDOWN": 0x01000000,
+        "GROWSUP": 0x02000000,
+    },
+    "MapFlag": {
+        **_LINUX_MAP_COMMON,
+        "FIXED": 0x010,
+        "RENAME": 0x020,
+        "AUTOGROW": 0x040,
+        "LOCAL": 0x080,
+        "AUTORSRV": 0x100,
+        "NORESERVE": 0x0400,
+        "ANONYMOUS": 0x0800,
+        "ANON": 0x0800,
+        "GROWSDOWN": 0x1000,
+        "DENYWRITE": 0x2000,
+        "EXECUTABLE": 0x4000,
+        "LOCKED": 0x8000,
+        "POPULATE": 0x10000,
+        "NONBLOCK": 0x20000,
+        "STACK": 0x40000,
+        "HUGETLB": 0x80000,
+        "FIXED_NOREPLACE": 0x100000,
+    },
+    "SyncFlag": {"ASYNC": 0x0001, "INVALIDATE": 0x0002, "SYNC": 0x0004},
+    "Advice": {
+        **_COMMON_ADVICE,
+        "DONTNEED": 4,
+        "MERGEABLE": 12,
+        "UNMERGEABLE": 13,
+        "HUGEPAGE": 14,
+        "NOHUGEPAGE": 15,
+        "DONTDUMP": 16,
+        "DODUMP": 17,
+        "WIPEONFORK": 18,
+        "KEEPONFORK": 19,
+        "COLLAPSE": 25,
+        "HWPOISON": 100,
+    },
+    "MlockAllFlag": {"CURRENT": 1, "FUTURE": 2, "ONFAULT": 4},
+    "MlockFlag": {"ONFAULT": 0x01},
+    "RemapFlag": {"MAYMOVE": 1, "FIXED": 2, "DONTUNMAP": 4},
+}
+
+# arch/alpha/include/uapi/asm/mman.h: a complete header of its own (OSF/1
+# ABI): MS_SYNC and MS_INVALIDATE swapped, MADV_DONTNEED is 6, an extra
+# MADV_SPACEAVAIL, no MADV_HWPOISON/SOFT_OFFLINE, MAP_SYNC or
+# MAP_UNINITIALIZED.
+_LINUX_ALPHA: Table = {
+    "Prot": {
+        "NONE": 0x0,
+        "READ": 0x1,
+        "WRITE": 0x2,
+        "EXEC": 0x4,
+        "SEM": 0x8,
+        "GROWSDOWN": 0x01000000,
+        "GROWSUP": 0x02000000,
+    },
+    "MapFlag": {
+        **_LINUX_MAP_COMMON,
+        "ANONYMOUS": 0x10,
+        "ANON": 0x10,
+        "FIXED": 0x100,
+        "GROWSDOWN": 0x01000,
+        "DENYWRITE": 0x02000,
+        "EXECUTABLE": 0x04000,
+        "LOCKED": 0x08000,
+        "NORESERVE": 0x10000,
+        "POPULATE": 0x20000,
+        "NONBLOCK": 0x40000,
+        "STACK": 0x80000,
+        "HUGETLB": 0x100000,
+        "FIXED_NOREPLACE": 0x200000,
+    },
+    "SyncFlag": {"ASYNC": 1, "SYNC": 2, "INVALIDATE": 4},
+    "Advice": {
+        **_COMMON_ADVICE,
+        "SPACEAVAIL": 5,
+        "DONTNEED": 6,
+        "MERGEABLE": 12,
+        "UNMERGEABLE": 13,
+        "HUGEPAGE": 14,
+        "NOHUGEPAGE": 15,
+        "DONTDUMP": 16,
+        "DODUMP": 17,
+        "WIPEONFORK": 18,
+        "KEEPONFORK": 19,
+        "COLLAPSE": 25,
+    },
+    "MlockAllFlag": {"CURRENT": 8192, "FUTURE": 16384, "ONFAULT": 32768},
+    "MlockFlag": {"ONFAULT": 0x01},
+    "RemapFlag": {"MAYMOVE": 1, "FIXED": 2, "DONTUNMAP": 4},
+}
+
+# arch/parisc/include/uapi/asm/mman.h: a complete header of its own (HP-UX
+# ABI): MS_SYNC is 1 and MS_ASYNC 2, MAP_FIXED is 4, the KSM to COLLAPSE
+# advice codes are 65-73, and MAP_UNINITIALIZED is 0 (unsupported).
+_LINUX_PARISC: Table = {
+    "Prot": {
+        "NONE": 0x0,
+        "READ": 0x1,
+        "WRITE": 0x2,
+        "EXEC": 0x4,
+        "SEM": 0x8,
+        "GROWSDOWN": 0x01000000,
+        "GROWSUP": 0x02000000,
+    },
+    "MapFlag": {
+        **_LINUX_MAP_COMMON,
+        "FIXED": 0x04,
+        "ANONYMOUS": 0x10,
+        "ANON": 0x10,
+        "DENYWRITE": 0x0800,
+        "EXECUTABLE": 0x1000,
+        "LOCKED": 0x2000,
+        "NORESERVE": 0x4000,
+        "GROWSDOWN": 0x8000,
+        "POPULATE": 0x10000,
+        "NONBLOCK": 0x20000,
+        "STACK": 0x40000,
+        "HUGETLB": 0x80000,
+        "FIXED_NOREPLACE": 0x100000,
+        "UNINITIALIZED": 0,
+    },
+    "SyncFlag": {"SYNC": 1, "ASYNC": 2, "INVALIDATE": 4},
+    "Advice": {
+        **_COMMON_ADVICE,
+        "DONTNEED": 4,
+        "MERGEABLE": 65,
+        "UNMERGEABLE": 66,
+        "HUGEPAGE": 67,
+        "NOHUGEPAGE": 68,
+        "DONTDUMP": 69,
+        "DODUMP": 70,
+        "WIPEONFORK": 71,
+        "KEEPONFORK": 72,
+        "COLLAPSE": 73,
+        "HWPOISON": 100,
+        "SOFT_OFFLINE": 101,
+    },
+    "MlockAllFlag": {"CURRENT": 1, "FUTURE": 2, "ONFAULT": 4},
+    "MlockFlag": {"ONFAULT": 0x01},
+    "RemapFlag": {"MAYMOVE": 1, "FIXED": 2, "DONTUNMAP": 4},
+}
+
+# --- macOS ------------------------------------------------------------------
+#
+# xnu bsd/sys/mman.h, tag xnu-11417.101.15. The header defines MAP_32BIT only
+# when the deployment target is macOS 10.15 or later. Left out: MAP_COPY
+# (obsolete alias of MAP_PRIVATE) and MAP_RESERVED0080. No mlock2 or mremap.
+_DARWIN: Table = {
+    "Prot": {"NONE": 0x00, "READ": 0x01, "WRITE": 0x02, "EXEC": 0x04},
+    "MapFlag": {
+        "FILE": 0x0000,
+        "SHARED": 0x0001,
+        "PRIVATE": 0x0002,
+        "FIXED": 0x0010,
+        "RENAME": 0x0020,
+        "NORESERVE": 0x0040,
+        "NOEXTEND": 0x0100,
+        "HASSEMAPHORE": 0x0200,
+        "NOCACHE": 0x0400,
+        "JIT": 0x0800,
+        "ANON": 0x1000,
+        "ANONYMOUS": 0x1000,
+        "RESILIENT_CODESIGN": 0x2000,
+        "RESILIENT_MEDIA": 0x4000,
+        "BIT32": 0x8000,
+        "TRANSLATED_ALLOW_EXECUTE": 0x20000,
+        "UNIX03": 0x40000,
+        "TPRO": 0x80000,
+    },
+    "SyncFlag": {
+        "ASYNC": 0x0001,
+        "INVALIDATE": 0x0002,
+        "KILLPAGES": 0x0004,
+        "DEACTIVATE": 0x0008,
+        "SYNC": 0x0010,
+    },
+    "Advice": {
+        "NORMAL": 0,
+        "RANDOM": 1,
+        "SEQUENTIAL": 2,
+        "WILLNEED": 3,
+        "DONTNEED": 4,
+        "FREE": 5,
+        "ZERO_WIRED_PAGES": 6,
+        "FREE_REUSABLE": 7,
+        "FREE_REUSE": 8,
+        "CAN_REUSE": 9,
+        "PAGEOUT": 10,
+        "ZERO": 11,
+    },
+    "MlockAllFlag": {"CURRENT": 0x0001, "FUTURE": 0x0002},
+}
+
+# --- FreeBSD ----------------------------------------------------------------
+#
+# freebsd-src sys/sys/mman.h (main, read at commit 2d614aa2fe3e of a mirror).
+# MS_SYNC is 0 on FreeBSD: msync() is synchronous unless MS_ASYNC is given.
+# MAP_ALIGNED_SUPER is MAP_ALIGNED(1), i.e. 1 << MAP_ALIGNMENT_SHIFT (24).
+# Left out: MAP_COPY, MAP_RESERVED*, the MAP_ALIGNED(n) and PROT_MAX(prot)
+# macros. No mlock2 or mremap.
+_FREEBSD: Table = {
+    "Prot": {"NONE": 0x00, "READ": 0x01, "WRITE": 0x02, "EXEC": 0x04},
+    "MapFlag": {
+        "FILE": 0x0000,
+        "SHARED": 0x0001,
+        "PRIVATE": 0x0002,
+        "FIXED": 0x0010,
+        "HASSEMAPHORE": 0x0200,
+        "STACK": 0x0400,
+        "NOSYNC": 0x0800,
+        "ANON": 0x1000,
+        "ANONYMOUS": 0x1000,
+        "GUARD": 0x00002000,
+        "EXCL": 0x00004000,
+        "NOCORE": 0x00020000,
+        "PREFAULT_READ": 0x00040000,
+        "BIT32": 0x00080000,
+        "ALIGNED_SUPER": 1 << 24,
+    },
+    "SyncFlag": {"SYNC": 0x0000, "ASYNC": 0x0001, "INVALIDATE": 0x0002},
+    "Advice": {
+        "NORMAL": 0,
+        "RANDOM": 1,
+        "SEQUENTIAL": 2,
+        "WILLNEED": 3,
+        "DONTNEED": 4,
+        "FREE": 5,
+        "NOSYNC": 6,
+        "AUTOSYNC": 7,
+        "NOCORE": 8,
+        "CORE": 9,
+        "PROTECT": 10,
+    },
+    "MlockAllFlag": {"CURRENT": 0x0001, "FUTURE": 0x0002},
+}
 
 
 def _merge(base: Table, extra: Table) -> Table:
@@ -107,29 +441,65 @@ def _merge(base: Table, extra: Table) -> Table:
     return merged
 
 
+_LINUX_TABLES: dict[str, Table] = {
+    "generic": _LINUX_GENERIC,
+    "x86": _merge(_LINUX_GENERIC, _LINUX_X86_EXTRA),
+    "arm64": _merge(_LINUX_GENERIC, _LINUX_ARM64_EXTRA),
+    "powerpc": _merge(_LINUX_GENERIC, _LINUX_POWERPC_EXTRA),
+    "sparc": _merge(_LINUX_GENERIC, _LINUX_SPARC_EXTRA),
+    "mips": _LINUX_MIPS,
+    "alpha": _LINUX_ALPHA,
+    "parisc": _LINUX_PARISC,
+}
+
+#: The Linux architecture families that have a table.
+LINUX_FAMILIES = tuple(sorted(_LINUX_TABLES))
+
+
+# (family, exact os.uname().machine strings, prefixes), tried in order.
+# uname says "mips" or "mips64" for either byte order. A 32-bit process on
+# an arm64 kernel may still see "aarch64" and get PROT_BTI/PROT_MTE, which
+# its kernel then refuses: harmless.
+_LINUX_MACHINES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("x86", ("x86_64", "amd64", "i386", "i486", "i586", "i686", "x86"), ()),
+    ("arm64", (), ("aarch64", "arm64")),
+    ("generic", (), ("arm", "riscv", "s390", "loongarch")),
+    ("mips", ("mips", "mipsel", "mips64", "mips64el"), ()),
+    ("powerpc", ("ppc", "ppcle", "ppc64", "ppc64le", "powerpc", "powerpc64"), ()),
+    ("sparc", ("sparc", "sparc64", "sparcv9"), ()),
+    ("alpha", ("alpha",), ()),
+    ("parisc", ("parisc", "parisc64"), ()),
+)
+
+
 def linux_family(machine: str) -> str:
-    """Return the kernel's arch family for a ``platform.machine()`` string."""
+    """Return the kernel's arch family for an ``os.uname().machine`` string.
+
+    Raises:
+        KeyError: rawmmap does not know this machine.
+    """
     machine = machine.lower()
-    if machine in ("x86_64", "amd64", "i386", "i486", "i586", "i686", "x86"):
-        return "x86"
-    if machine.startswith(("aarch64", "arm64", "arm", "riscv", "s390", "loongarch")):
-        return "generic"
+    for family, names, prefixes in _LINUX_MACHINES:
+        if machine in names or (prefixes and machine.startswith(prefixes)):
+            return family
     raise KeyError(machine)
 
 
 def table_for(system: str, machine: str) -> Table:
-    """Return the flag table of one platform.
+    """Return the flag table of one platform, as a fresh copy.
 
     Args:
-        system: ``sys.platform`` of that platform (``"linux"``, ...).
-        machine: ``platform.machine()`` of that platform.
+        system: ``sys.platform`` of that platform (``"linux"``,
+            ``"darwin"``, ``"freebsd14"``, ...).
+        machine: ``os.uname().machine`` of that platform.
 
     Raises:
         KeyError: rawmmap has no table for this platform.
     """
     if system.startswith("linux"):
-        family = linux_family(machine)
-        if family == "x86":
-            return _merge(_LINUX_GENERIC, _LINUX_X86_EXTRA)
-        return _merge(_LINUX_GENERIC, {})
+        return _merge(_LINUX_TABLES[linux_family(machine)], {})
+    if system == "darwin":
+        return _merge(_DARWIN, {})
+    if system.startswith("freebsd"):
+        return _merge(_FREEBSD, {})
     raise KeyError(f"{system}/{machine}")

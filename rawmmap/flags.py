@@ -7,10 +7,16 @@ prefix (``PROT_READ`` is ``Prot.READ``), except ``MAP_32BIT``, which is
 ``MapFlag.BIT32`` because a name cannot start with a digit.
 
 Values differ per operating system *and* per CPU architecture (Linux on
-MIPS, PowerPC, SPARC, Alpha and PA-RISC differs from x86), so they come from
-the data tables in ``rawmmap._flagtables``, which cite their headers. A
-member exists only where the platform defines the constant: test with
-``hasattr(MapFlag, "FIXED_NOREPLACE")``.
+MIPS, PowerPC, SPARC, Alpha and PA-RISC differs from x86; macOS and FreeBSD
+differ from Linux), so they come from the data tables in
+``rawmmap._flagtables``, which cite their headers. A member exists only
+where the platform defines the constant: test with
+``hasattr(MapFlag, "FIXED_NOREPLACE")``. Some values are zero on some
+platforms, so test a member's presence, not its truth: ``MapFlag.FILE`` is 0
+everywhere, ``SyncFlag.SYNC`` is 0 on FreeBSD (msync is synchronous unless
+ASYNC is given) and ``MapFlag.UNINITIALIZED`` is 0 on PA-RISC. macOS and
+FreeBSD have no mlock2 or mremap, so ``MlockFlag`` and ``RemapFlag`` are
+empty there.
 """
 
 from __future__ import annotations
@@ -70,6 +76,15 @@ class Prot(enum.IntFlag):
     if "SAO" in _PROT:
         #: Strong access ordering (Linux PowerPC).
         SAO = _PROT["SAO"]
+    if "ADI" in _PROT:
+        #: Enable Application Data Integrity checks on the pages (Linux SPARC M7).
+        ADI = _PROT["ADI"]
+    if "BTI" in _PROT:
+        #: Guard the pages with Branch Target Identification (Linux arm64).
+        BTI = _PROT["BTI"]
+    if "MTE" in _PROT:
+        #: Enable Memory Tagging on the pages (Linux arm64).
+        MTE = _PROT["MTE"]
     if "GROWSDOWN" in _PROT:
         #: mprotect: extend the change to the start of a grows-down mapping.
         GROWSDOWN = _PROT["GROWSDOWN"]
@@ -91,6 +106,9 @@ class MapFlag(enum.IntFlag):
     ANONYMOUS = _MAP["ANONYMOUS"]
     #: Synonym of ANONYMOUS.
     ANON = _MAP["ANON"]
+    if "FILE" in _MAP:
+        #: Map from a file: the default, value 0, kept for compatibility.
+        FILE = _MAP["FILE"]
     if "SHARED_VALIDATE" in _MAP:
         #: SHARED, and fail with EOPNOTSUPP on unknown flags (Linux 4.15).
         SHARED_VALIDATE = _MAP["SHARED_VALIDATE"]
@@ -98,7 +116,7 @@ class MapFlag(enum.IntFlag):
         #: Anonymous memory the kernel may drop under pressure (Linux 6.11).
         DROPPABLE = _MAP["DROPPABLE"]
     if "BIT32" in _MAP:
-        #: MAP_32BIT: place the mapping in the first 2 GiB (x86-64).
+        #: MAP_32BIT: place the mapping in the first 2 GiB (macOS: 4 GiB).
         BIT32 = _MAP["BIT32"]
     if "ABOVE4G" in _MAP:
         #: Place the mapping above 4 GiB (x86, Linux 6.6).
@@ -139,6 +157,66 @@ class MapFlag(enum.IntFlag):
     if "UNINITIALIZED" in _MAP:
         #: Do not clear anonymous pages (only with CONFIG_MMAP_ALLOW_UNINITIALIZED).
         UNINITIALIZED = _MAP["UNINITIALIZED"]
+    if "RENAME" in _MAP:
+        #: SunOS/IRIX name: ANONYMOUS on Linux PowerPC/SPARC, ignored elsewhere.
+        RENAME = _MAP["RENAME"]
+    if "AUTOGROW" in _MAP:
+        #: IRIX: the file may grow by writing; reserved, ignored by Linux MIPS.
+        AUTOGROW = _MAP["AUTOGROW"]
+    if "LOCAL" in _MAP:
+        #: IRIX: copy on fork/sproc; reserved, ignored by Linux MIPS.
+        LOCAL = _MAP["LOCAL"]
+    if "AUTORSRV" in _MAP:
+        #: IRIX: reserve swap on demand; reserved, ignored by Linux MIPS.
+        AUTORSRV = _MAP["AUTORSRV"]
+    if "INHERIT" in _MAP:
+        #: SunOS: keep the mapping across exec; reserved, ignored by Linux SPARC.
+        INHERIT = _MAP["INHERIT"]
+    if "NOEXTEND" in _MAP:
+        #: For a file mapping, do not change the file size (macOS).
+        NOEXTEND = _MAP["NOEXTEND"]
+    if "HASSEMAPHORE" in _MAP:
+        #: The region may contain semaphores (macOS, FreeBSD).
+        HASSEMAPHORE = _MAP["HASSEMAPHORE"]
+    if "NOCACHE" in _MAP:
+        #: Do not keep the pages in the cache once unused (macOS).
+        NOCACHE = _MAP["NOCACHE"]
+    if "JIT" in _MAP:
+        #: Allocate a region for just-in-time code (macOS hardened runtime).
+        JIT = _MAP["JIT"]
+    if "RESILIENT_CODESIGN" in _MAP:
+        #: Read-only mapping that raises no code-signing faults (macOS).
+        RESILIENT_CODESIGN = _MAP["RESILIENT_CODESIGN"]
+    if "RESILIENT_MEDIA" in _MAP:
+        #: Read-only mapping that reads zeros where the media fails (macOS).
+        RESILIENT_MEDIA = _MAP["RESILIENT_MEDIA"]
+    if "TRANSLATED_ALLOW_EXECUTE" in _MAP:
+        #: Allow execute in a translated (Rosetta) process (macOS).
+        TRANSLATED_ALLOW_EXECUTE = _MAP["TRANSLATED_ALLOW_EXECUTE"]
+    if "UNIX03" in _MAP:
+        #: Apply UNIX 03 argument checks (macOS).
+        UNIX03 = _MAP["UNIX03"]
+    if "TPRO" in _MAP:
+        #: Allocate a region protected by TPRO, read-only unless unlocked (macOS).
+        TPRO = _MAP["TPRO"]
+    if "NOSYNC" in _MAP:
+        #: Write dirty pages back to the file only when needed (FreeBSD).
+        NOSYNC = _MAP["NOSYNC"]
+    if "GUARD" in _MAP:
+        #: Reserve the address range without mapping it: access faults (FreeBSD).
+        GUARD = _MAP["GUARD"]
+    if "EXCL" in _MAP:
+        #: With FIXED: fail instead of replacing an existing mapping (FreeBSD).
+        EXCL = _MAP["EXCL"]
+    if "NOCORE" in _MAP:
+        #: Leave the pages out of a core dump (FreeBSD).
+        NOCORE = _MAP["NOCORE"]
+    if "PREFAULT_READ" in _MAP:
+        #: Prefault the mapping for reading (FreeBSD).
+        PREFAULT_READ = _MAP["PREFAULT_READ"]
+    if "ALIGNED_SUPER" in _MAP:
+        #: Align the mapping for superpages (FreeBSD).
+        ALIGNED_SUPER = _MAP["ALIGNED_SUPER"]
 
 
 class SyncFlag(enum.IntFlag):
@@ -150,15 +228,22 @@ class SyncFlag(enum.IntFlag):
     INVALIDATE = _MS["INVALIDATE"]
     #: Write back and wait until it is done.
     SYNC = _MS["SYNC"]
+    if "KILLPAGES" in _MS:
+        #: Invalidate the pages, discarding changes, and keep them mapped (macOS).
+        KILLPAGES = _MS["KILLPAGES"]
+    if "DEACTIVATE" in _MS:
+        #: Deactivate the pages and keep them mapped (macOS).
+        DEACTIVATE = _MS["DEACTIVATE"]
 
 
 class Advice(enum.IntEnum):
     """Usage advice for madvise(2): the ``advice`` argument.
 
     Some codes are not hints: DONTNEED, FREE and REMOVE discard data (an
-    anonymous or private page reads back as zero), and HWPOISON,
-    SOFT_OFFLINE and GUARD_INSTALL change what an access does. ``Region``
-    refuses the last three; ``rawmmap.raw.madvise`` passes any code.
+    anonymous or private page reads back as zero), and so do macOS's
+    FREE_REUSABLE, ZERO and ZERO_WIRED_PAGES; HWPOISON, SOFT_OFFLINE and
+    GUARD_INSTALL change what an access does. ``Region`` refuses the last
+    three; ``rawmmap.raw.madvise`` passes any code.
     """
 
     #: No special treatment (the default).
@@ -237,6 +322,39 @@ class Advice(enum.IntEnum):
     if "GUARD_REMOVE" in _MADV:
         #: Remove guard pages (Linux 6.13).
         GUARD_REMOVE = _MADV["GUARD_REMOVE"]
+    if "SPACEAVAIL" in _MADV:
+        #: Ensure resources are available for the range (Linux Alpha, OSF/1).
+        SPACEAVAIL = _MADV["SPACEAVAIL"]
+    if "ZERO_WIRED_PAGES" in _MADV:
+        #: Zero wired pages that are still wired when the range is unmapped (macOS).
+        ZERO_WIRED_PAGES = _MADV["ZERO_WIRED_PAGES"]
+    if "FREE_REUSABLE" in _MADV:
+        #: The pages may be reused by anyone; contents undefined (macOS).
+        FREE_REUSABLE = _MADV["FREE_REUSABLE"]
+    if "FREE_REUSE" in _MADV:
+        #: The caller reuses pages it gave up with FREE_REUSABLE (macOS).
+        FREE_REUSE = _MADV["FREE_REUSE"]
+    if "CAN_REUSE" in _MADV:
+        #: Ask whether the range may be given up with FREE_REUSABLE (macOS).
+        CAN_REUSE = _MADV["CAN_REUSE"]
+    if "ZERO" in _MADV:
+        #: Zero the pages without faulting in new ones (macOS).
+        ZERO = _MADV["ZERO"]
+    if "NOSYNC" in _MADV:
+        #: Avoid flushing dirty pages to the file (FreeBSD).
+        NOSYNC = _MADV["NOSYNC"]
+    if "AUTOSYNC" in _MADV:
+        #: Undo NOSYNC: the default flushing policy (FreeBSD).
+        AUTOSYNC = _MADV["AUTOSYNC"]
+    if "NOCORE" in _MADV:
+        #: Leave the pages out of a core dump (FreeBSD).
+        NOCORE = _MADV["NOCORE"]
+    if "CORE" in _MADV:
+        #: Undo NOCORE (FreeBSD).
+        CORE = _MADV["CORE"]
+    if "PROTECT" in _MADV:
+        #: Protect the process from being killed when memory runs out (FreeBSD; root).
+        PROTECT = _MADV["PROTECT"]
 
 
 class MlockAllFlag(enum.IntFlag):
