@@ -227,7 +227,7 @@ def _build_ffi(library: ctypes.CDLL) -> Dict[str, _ForeignFunction]:
 #: inspect their ``restype`` and ``argtypes``).
 FUNCTIONS = _build_ffi(_library)
 
-import rawmmap._ffi as _ffi  # noqa: E402 - made by _build_ffi just above
+from rawmmap import _ffi  # noqa: E402 - made by _build_ffi just above
 
 #: mremap(2) exists (Linux).
 HAS_MREMAP = "mremap" in FUNCTIONS
