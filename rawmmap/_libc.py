@@ -469,9 +469,7 @@ def mincore(addr: int, length: int) -> bytes:
     return bytes(vector)[:pages]
 
 
-def mremap(
-    old_address: int, old_size: int, new_size: int, flags: int, new_address: int = 0
-) -> int:
+def mremap(old_address: int, old_size: int, new_size: int, flags: int, new_address: int = 0) -> int:
     """Grow, shrink or move a mapping with mremap(2) (Linux).
 
     Returns:

@@ -9,7 +9,7 @@ from .conftest import ROOT, RunChild
 
 
 def test_readme_quickstart_runs_and_prints_what_it_says(
-    run_child: RunChild, tmp_path: Path, monkeypatch: object
+    run_child: RunChild, tmp_path: Path
 ) -> None:
     readme = (ROOT / "README.md").read_text()
     code = re.findall(r"```python\n(.*?)```", readme, re.S)[0]
