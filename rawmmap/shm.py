@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import os
-import tempfile
 import warnings
 import weakref
 from typing import Optional, Union
@@ -322,6 +321,8 @@ class MemoryFile:
                 flags |= os.MFD_ALLOW_SEALING
             fd = os.memfd_create(name, flags)
         else:
+            import tempfile  # only here: it costs the import of rawmmap a few ms
+
             fd, path = tempfile.mkstemp(prefix=f"{name}-")
             os.unlink(path)
         self._fd = fd
