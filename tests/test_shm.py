@@ -347,6 +347,11 @@ def test_map_shared_memory_refuses_a_size_that_is_not_positive(
         shm.shm_unlink(name)  # nothing was created
 
 
+def test_map_shared_memory_create_needs_write_access(new_name: NameFactory) -> None:
+    with pytest.raises(ValueError, match="drop readonly"):
+        rawmmap.map_shared_memory(new_name(), 4096, create=True, readonly=True)
+
+
 def test_failed_exclusive_map_unlinks_the_object_it_created(new_name: NameFactory) -> None:
     name = new_name()
     # tmpfs grows the object to 4 EiB (sparse), then mmap fails: no address

@@ -191,3 +191,14 @@ def test_seal_calls_on_a_closed_file_raise_valueerror() -> None:
     memory.close()
     with pytest.raises(ValueError, match="closed"):
         memory.seals()
+
+
+@pytest.mark.parametrize("memfd", BACKENDS)
+def test_failed_mapping_closes_the_new_descriptor(memfd: bool) -> None:
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("no /proc/self/fd to count descriptors")
+    before = set(os.listdir("/proc/self/fd"))
+    # The file grows (sparse) to 4 EiB, then no address space can map it.
+    with pytest.raises((OSError, OverflowError)):
+        rawmmap.map_memfd(2**62, memfd=memfd)
+    assert set(os.listdir("/proc/self/fd")) == before
