@@ -23,6 +23,7 @@ from typing import Callable, Dict, NoReturn, Optional, Protocol, Sequence, Tuple
 __all__ = [
     "HAS_MLOCK2",
     "HAS_MREMAP",
+    "LAZY_PROTOTYPES",
     "MAP_FAILED",
     "MMAP_SYMBOL",
     "OFF_T_BITS",
@@ -31,6 +32,8 @@ __all__ = [
     "check_range",
     "counted_view",
     "describe_call",
+    "has_shm",
+    "lazy_function",
     "madvise",
     "memory_view",
     "mincore",
@@ -46,7 +49,10 @@ __all__ = [
     "munmap",
     "page_size",
     "read_memory",
+    "resolve_symbol",
     "select_mmap",
+    "shm_open",
+    "shm_unlink",
     "write_memory",
 ]
 
@@ -243,6 +249,10 @@ _RANGES = {
     "int": (-(1 << (_INT_BITS - 1)), (1 << (_INT_BITS - 1)) - 1),
     "unsigned int": (0, (1 << _INT_BITS) - 1),
     "off_t": (-(1 << (OFF_T_BITS - 1)), (1 << (OFF_T_BITS - 1)) - 1),
+    # mode_t is unsigned int on Linux and the BSDs but uint16_t on macOS; the
+    # permission and set-id bits (0o7777) are all that shm_open(3) reads, and
+    # they fit both.
+    "mode_t": (0, 0o7777),
 }
 
 
@@ -254,7 +264,7 @@ def check_range(call: str, name: str, value: object, ctype: str) -> int:
         name: the argument's name, for the message.
         value: an int, or an object with ``__index__`` (a bool is refused).
         ctype: one of ``"void *"``, ``"size_t"``, ``"int"``,
-            ``"unsigned int"``, ``"off_t"``.
+            ``"unsigned int"``, ``"off_t"``, ``"mode_t"`` (permission bits).
 
     Raises:
         TypeError: ``value`` is not an integer (floats, strings, bools, None).
@@ -579,3 +589,165 @@ def counted_view(addr: int, length: int, on_release: Callable[[], None]) -> memo
     array = export_type.from_address(addr)
     array._on_release = on_release  # type: ignore[attr-defined]
     return memoryview(array).cast("B")
+
+
+# ---------------------------------------------------------------- shared memory
+#
+# shm_open(3) and shm_unlink(3) are optional and resolved on first use, not at
+# import: most users never call them, and on glibc before 2.34 they live in
+# librt, a second library that would cost every import a dlopen.
+
+#: Where mode_t is passed through ``...``: macOS declares
+#: ``int shm_open(const char *, int, ...)`` in <sys/mman.h>. ctypes prepares a
+#: variadic call (ffi_prep_cif_var) when a call has more arguments than
+#: ``argtypes``, which Apple arm64 needs because it passes variadic arguments
+#: on the stack. The mode is then promoted to unsigned int, which is what
+#: macOS reads with va_arg. (Not tested on macOS from this machine.)
+_SHM_MODE_IS_VARIADIC = sys.platform == "darwin"
+
+#: Prototypes resolved lazily by ``lazy_function``: C name -> (restype, argtypes).
+#: Kept out of ``PROTOTYPES`` so that ``import rawmmap`` never looks for them.
+LAZY_PROTOTYPES: Dict[str, Tuple[object, Sequence[object]]] = {
+    # int shm_open(const char *name, int oflag, mode_t mode);
+    # (POSIX.1-2017; glibc, musl, FreeBSD. macOS: int shm_open(const char *, int, ...);)
+    "shm_open": (
+        ctypes.c_int,
+        (ctypes.c_char_p, ctypes.c_int)
+        if _SHM_MODE_IS_VARIADIC
+        else (ctypes.c_char_p, ctypes.c_int, ctypes.c_uint),
+    ),
+    # int shm_unlink(const char *name);
+    "shm_unlink": (ctypes.c_int, (ctypes.c_char_p,)),
+}
+
+#: The soname of the real-time library, where glibc before 2.34 keeps
+#: shm_open and shm_unlink. Loaded by soname: ctypes.util.find_library would
+#: spawn ldconfig or gcc.
+RT_SONAME = "librt.so.1"
+
+
+def _load_libc() -> Optional[object]:
+    return _library
+
+
+def _load_librt() -> Optional[object]:
+    try:
+        return ctypes.CDLL(RT_SONAME, use_errno=True)
+    except OSError:
+        return None
+
+
+def resolve_symbol(
+    name: str, loaders: Sequence[Callable[[], Optional[object]]]
+) -> Optional[_ForeignFunction]:
+    """Return the first library's ``name`` symbol, asking the loaders in order.
+
+    A loader is only called when every loader before it lacked the symbol,
+    so librt is loaded only where libc does not have the call.
+
+    Args:
+        name: the C symbol.
+        loaders: callables returning a loaded library (or None when it
+            cannot be loaded).
+
+    Returns:
+        The foreign function, prototypes not yet applied; None if no library
+        has it.
+    """
+    for load in loaders:
+        library = load()
+        if library is not None and _has_symbol(library, name):
+            return cast(_ForeignFunction, getattr(library, name))
+    return None
+
+
+_lazy_functions: Dict[str, Optional[_ForeignFunction]] = {}
+
+
+def lazy_function(name: str) -> Optional[_ForeignFunction]:
+    """Resolve a ``LAZY_PROTOTYPES`` call in libc, else librt, and apply its prototype.
+
+    The result is cached. Returns None where neither library has the call.
+    """
+    try:
+        return _lazy_functions[name]
+    except KeyError:
+        pass
+    restype, argtypes = LAZY_PROTOTYPES[name]
+    function = resolve_symbol(name, (_load_libc, _load_librt))
+    if function is not None:
+        function.restype = restype
+        function.argtypes = tuple(argtypes)
+    _lazy_functions[name] = function
+    return function
+
+
+def has_shm() -> bool:
+    """Tell whether the C library (or librt) has shm_open and shm_unlink."""
+    return lazy_function("shm_open") is not None and lazy_function("shm_unlink") is not None
+
+
+def _shm_function(name: str) -> _ForeignFunction:
+    function = lazy_function(name)
+    if function is None:
+        raise NotImplementedError(f"{name} is not available in this C library or in {RT_SONAME}")
+    return function
+
+
+def _check_name(call: str, name: object) -> bytes:
+    # c_char_p would stop at an embedded NUL: the C call would see a shorter
+    # name than the caller gave (a silent truncation).
+    if not isinstance(name, bytes):
+        raise TypeError(f"{call}: name must be bytes, not {type(name).__name__}")
+    if b"\0" in name:
+        raise ValueError(f"{call}: name={name!r} contains a NUL byte")
+    return name
+
+
+def shm_open(name: bytes, oflag: int, mode: int) -> int:
+    """Open or create a POSIX shared memory object with shm_open(3).
+
+    The name is passed as it is: the C library, not this wrapper, decides
+    which names it accepts.
+
+    Args:
+        name: the object's name (bytes without NUL).
+        oflag: ``os.O_RDONLY`` or ``os.O_RDWR``, maybe with ``O_CREAT``,
+            ``O_EXCL``, ``O_TRUNC``.
+        mode: permission bits for a new object, 0..0o7777 (umask applies).
+
+    Returns:
+        A new descriptor (FD_CLOEXEC set, per POSIX).
+
+    Raises:
+        OSError: EEXIST (FileExistsError) with O_CREAT|O_EXCL, ENOENT
+            (FileNotFoundError), EACCES (PermissionError), EINVAL (a bad
+            name), ENAMETOOLONG, EMFILE, ENFILE.
+        NotImplementedError: neither libc nor librt has shm_open.
+        OverflowError, TypeError, ValueError: an argument does not fit.
+    """
+    function = _shm_function("shm_open")
+    name = _check_name("shm_open", name)
+    oflag = check_range("shm_open", "oflag", oflag, "int")
+    mode = check_range("shm_open", "mode", mode, "mode_t")
+    fd = cast(int, function(name, oflag, ctypes.c_uint(mode)))
+    if fd < 0:
+        _raise_errno("shm_open", (("name", name), ("oflag", oflag), ("mode", oct(mode))))
+    return fd
+
+
+def shm_unlink(name: bytes) -> None:
+    """Remove a POSIX shared memory object's name with shm_unlink(3).
+
+    Mappings and descriptors of the object stay valid; the memory is freed
+    when the last of them goes.
+
+    Raises:
+        OSError: ENOENT (FileNotFoundError), EACCES (PermissionError),
+            EINVAL, ENAMETOOLONG.
+        NotImplementedError: neither libc nor librt has shm_unlink.
+    """
+    function = _shm_function("shm_unlink")
+    name = _check_name("shm_unlink", name)
+    if cast(int, function(name)) != 0:
+        _raise_errno("shm_unlink", (("name", name),))
