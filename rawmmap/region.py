@@ -318,7 +318,11 @@ class Region:
 
     @property
     def fd(self) -> int:
-        """The descriptor given at creation (-1 for anonymous memory)."""
+        """The descriptor given at creation.
+
+        -1 for anonymous memory, and for a file that rawmmap opened from a
+        path and closed again once mapped.
+        """
         return self._fd
 
     @property
@@ -908,9 +912,11 @@ def map_file(
         mode = os.O_RDWR if (prot & Prot.WRITE and shared) else os.O_RDONLY
         fd = os.open(file, mode | getattr(os, "O_CLOEXEC", 0))
         try:
-            return _map_descriptor(fd, length, offset, prot, kind | extra)
+            region = _map_descriptor(fd, length, offset, prot, kind | extra)
         finally:
             os.close(fd)
+        region._fd = -1  # rawmmap opened and closed it: nothing to show
+        return region
     return _map_descriptor(_fd_of(file), length, offset, prot, kind | extra)
 
 

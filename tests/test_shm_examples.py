@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from shm_support import ROOT, child_environment, run_python
+from .shm_support import ROOT, child_environment, run_python
 
 from rawmmap import shm
 

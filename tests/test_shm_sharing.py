@@ -9,7 +9,7 @@ import traceback
 from typing import Callable, Iterator
 
 import pytest
-from shm_support import NameFactory, run_python, unique_names
+from .shm_support import NameFactory, run_python, unique_names
 
 import rawmmap
 from rawmmap import shm
