@@ -9,10 +9,11 @@ import stat
 from typing import Iterator
 
 import pytest
-from .shm_support import NameFactory, run_python, unique_names
 
 import rawmmap
 from rawmmap import _libc, shm
+
+from .shm_support import NameFactory, run_python, unique_names
 
 pytestmark = pytest.mark.skipif(not shm.has_shm(), reason="no shm_open in libc or librt")
 

@@ -8,9 +8,10 @@ import subprocess
 import sys
 
 import pytest
-from .shm_support import ROOT, child_environment, run_python
 
 from rawmmap import shm
+
+from .shm_support import ROOT, child_environment, run_python
 
 EXAMPLE = ROOT / "examples" / "shared_counter.py"
 README_SECTION = ROOT / "docs" / "README-shm.md"

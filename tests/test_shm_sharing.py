@@ -9,10 +9,11 @@ import traceback
 from typing import Callable, Iterator
 
 import pytest
-from .shm_support import NameFactory, run_python, unique_names
 
 import rawmmap
 from rawmmap import shm
+
+from .shm_support import NameFactory, run_python, unique_names
 
 needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork")
 
