@@ -176,6 +176,14 @@ def _fd_of(file: object) -> int:
     return _index("file.fileno()", fileno())
 
 
+def _span(start: int, stop: int, step: int) -> Tuple[int, int]:
+    """Return the bytes [low, high) that a normalised slice touches."""
+    indices = range(start, stop, step)
+    if not indices:
+        return 0, 0
+    return min(indices[0], indices[-1]), max(indices[0], indices[-1]) + 1
+
+
 def _describe_prot(prot: int) -> str:
     if prot == _UNMAPPED:
         return "unmapped"
@@ -457,11 +465,13 @@ class Region:
         Returns:
             The Prot of that page, or None where it was unmapped.
         """
+        position = _index("offset", offset)
+        if not 0 <= position < self._length:
+            raise IndexError(f"offset {position} is outside the region [0, {self._length})")
         self._check_open()
-        start, _ = self._byte_range(offset, 1 if offset < self._length else 0)
-        for _, _, prot in self._runs(start, start + 1):
+        for _, _, prot in self._runs(position, position + 1):
             return None if prot == _UNMAPPED else Prot(prot)
-        raise IndexError(offset)  # pragma: no cover - _byte_range checked it
+        raise IndexError(offset)  # pragma: no cover - checked above
 
     def _internal_view(self) -> memoryview:
         view = self._view
@@ -481,9 +491,10 @@ class Region:
         """Read one byte (an int) or a slice (bytes), like ``bytes``."""
         if isinstance(index, slice):
             start, stop, step = index.indices(self._length)
+            low, high = _span(start, stop, step)
             with self._lock:
-                if stop > start:
-                    self._check_access(start, stop, Prot.READ, "read")
+                if high > low:
+                    self._check_access(low, high, Prot.READ, "read")
                 else:
                     self._check_open()
                 return bytes(self._internal_view()[start:stop:step])
@@ -500,10 +511,11 @@ class Region:
         """Write one byte (an int in 0..255) or a slice (same length)."""
         if isinstance(index, slice):
             start, stop, step = index.indices(self._length)
+            low, high = _span(start, stop, step)
             data = memoryview(value).cast("B")  # type: ignore[arg-type]
             with self._lock:
-                if stop > start:
-                    self._check_access(start, stop, Prot.WRITE, "write")
+                if high > low:
+                    self._check_access(low, high, Prot.WRITE, "write")
                 else:
                     self._check_open()
                 self._internal_view()[start:stop:step] = data
