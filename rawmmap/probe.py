@@ -1335,7 +1335,8 @@ def _table(headings: Sequence[str], rows: Sequence[Sequence[str]], width: int) -
     # The last column takes what it needs, up to half; the other one the rest.
     longest = max([len(headings[-1])] + [len(row[-1]) for row in rows])
     right = max(12, min(longest, free // 2))
-    left = max(20, free - right)
+    longest = max([len(headings[-2])] + [len(row[-2]) for row in rows])
+    left = max(12, min(longest, free - right))
     widths = [*fixed, left, right]
     lines = []
 
