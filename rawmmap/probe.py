@@ -1015,8 +1015,9 @@ def check_fault_write_prot_read(context: ProbeContext) -> Outcome:
 
     Source: Linux mmap(2), "Use of a mapped region can result in these
     signals: SIGSEGV Attempted write into a region mapped as read-only";
-    POSIX.1-2017 mprotect(): accesses that violate the protection raise
-    SIGSEGV (macOS raises SIGBUS: see the module docstring).
+    POSIX.1-2017 mmap(): the implementation "shall not permit a write to
+    succeed where PROT_WRITE has not been set" (the signal is the
+    platform's; macOS raises SIGBUS: see the module docstring).
     """
     observed = _fault(
         context,
@@ -1032,10 +1033,11 @@ def check_fault_write_prot_read(context: ProbeContext) -> Outcome:
 def check_fault_prot_none(context: ProbeContext) -> Outcome:
     """Any access to PROT_NONE memory, read or write, raises SIGSEGV (child processes).
 
-    Source: POSIX.1-2017 mmap(): "PROT_NONE Data cannot be accessed";
-    Linux mmap(2): "PROT_NONE Pages may not be accessed", and SIGSEGV for
-    an access the protection forbids (macOS raises SIGBUS: see the module
-    docstring).
+    Source: POSIX.1-2017 mmap(): the implementation "shall not permit any
+    access where PROT_NONE alone has been set"; Linux mprotect(2): "If the
+    calling process tries to access memory in a manner that violates the
+    protection, then the kernel generates a SIGSEGV signal" (macOS raises
+    SIGBUS: see the module docstring).
     """
     mapping = "address = raw.mmap(0, page, Prot.NONE, anonymous, -1, 0)\n"
     read = _fault(context, mapping + "raw.read(address, 1)")
