@@ -22,7 +22,7 @@ documented to differ, the expectation follows the platform:
 
 * ``map-fixed-noreplace``: skipped where ``MapFlag`` has no
   FIXED_NOREPLACE, and on Linux before 4.17 (those kernels ignore the
-  flag and take the address as a hint, mmap(2) NOTES).
+  flag and fall back to taking the address as a hint, as mmap(2) warns).
 * ``fault-write-prot-read``, ``fault-prot-none``: SIGSEGV, except on macOS,
   where XNU turns a protection failure (KERN_PROTECTION_FAILURE) into
   SIGBUS. The macOS expectation is from XNU's exception-to-signal mapping
@@ -566,10 +566,11 @@ def check_anonymous_demand_paging(context: ProbeContext) -> Outcome:
 def check_null_address_hint(context: ProbeContext) -> Outcome:
     """With addr NULL the kernel chooses a page-aligned address.
 
-    Source: POSIX.1-2017 mmap(): "When the implementation selects a value
-    for pa, it never places a mapping at address 0"; "A value of zero for
-    addr ... grants the implementation complete freedom in selecting pa";
-    pa is a multiple of the page size (the mapping is made of whole pages).
+    Source: POSIX.1-2017 mmap(): "All implementations interpret an addr
+    value of 0 as granting the implementation complete freedom in
+    selecting pa"; "When the implementation selects a value for pa, it
+    never places a mapping at address 0"; the mapping is made of whole
+    pages, so pa is page aligned.
     """
     expected = "a non-NULL, page-aligned address"
     with _mapping(_PAGE, _READ_WRITE, _PRIVATE_ANONYMOUS) as address:
@@ -616,8 +617,8 @@ def check_map_fixed_noreplace(context: ProbeContext) -> Outcome:
 
     Source: Linux mmap(2), MAP_FIXED_NOREPLACE (since Linux 4.17): "If the
     requested range would collide with an existing mapping, then this call
-    fails with the error EEXIST"; NOTES: older kernels do not recognize
-    the flag and treat addr as a hint.
+    fails with the error EEXIST"; the same entry warns that older kernels
+    do not recognize the flag and fall back to treating addr as a hint.
     """
     expected = "over a mapping: EEXIST; in a hole: placed at addr"
     if not hasattr(MapFlag, "FIXED_NOREPLACE"):
@@ -668,7 +669,7 @@ def check_length_rounding(context: ProbeContext) -> Outcome:
     alignment constraint, the system shall include, in any mapping
     operation, any partial page specified by the address range"; Linux
     munmap(2): "All pages containing a part of the indicated range are
-    unmapped"; Linux mincore(2): ENOMEM "[addr, addr + length) contained
+    unmapped"; Linux mincore(2): ENOMEM "addr to addr + length contained
     unmapped memory".
     """
     expected = "whole page mapped; munmap of 100 bytes unmaps the whole page (ENOMEM)"
@@ -911,10 +912,11 @@ def check_offset_above_4gib(context: ProbeContext) -> Outcome:
     Makes a sparse file of 4 GiB and two pages, writes a marker at 4 GiB +
     one page with os.pwrite and maps that page.
 
-    Source: POSIX.1-2017 mmap() maps "len bytes starting at offset off"
-    of the object, with off an off_t; Linux mmap(2) NOTES: on 32-bit
-    architectures glibc's mmap64 (or a 64-bit off_t build) is what makes
-    such offsets reachable.
+    Source: POSIX.1-2017 mmap() maps the memory object "at offset off for
+    len bytes", off being an off_t; Linux mmap(2), C library/kernel
+    differences: glibc's wrapper calls mmap2(2), whose offset in page
+    units reaches past 4 GiB on 32-bit systems once the C library passes
+    a 64-bit off_t (mmap64; rawmmap._libc picks it).
     """
     offset = (1 << 32) + _PAGE
     expected = "mapped; the marker at 4 GiB + 1 page is read back"
