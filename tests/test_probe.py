@@ -354,3 +354,21 @@ def test_table_fits_an_80_column_terminal() -> None:
     report = probe.run_probe(["zero-length", "shared-private-two-mappings"])
     for line in probe.format_table(report, width=80).splitlines():
         assert len(line) <= 80, line
+
+
+def test_main_in_process_writes_json_and_compares(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rawmmap.__main__ import main
+
+    first = tmp_path / "a.json"
+    assert main(["probe", "--only", "zero-length", "--json", str(first)]) == 0
+    assert "zero-length" in capsys.readouterr().out
+    data = json.loads(first.read_text(encoding="utf-8"))
+    data["checks"][0]["observed"] = "mmap: EINVAL; munmap: succeeded"
+    data["checks"][0]["verdict"] = "differs"
+    second = _write(tmp_path / "b.json", data)
+    assert main(["probe", "--compare", str(first), second]) == 1
+    assert "munmap: succeeded" in capsys.readouterr().out
+    assert main(["probe", "--list"]) == 0
+    assert main(["probe", "--compare", str(first), str(tmp_path / "missing.json")]) == 2
