@@ -371,11 +371,12 @@ class Region:
 
     def _byte_range(self, offset: object, length: object) -> Tuple[int, int]:
         """Check a byte range inside the region; return (start, stop)."""
-        start = _index("offset", offset)
+        # An exact int needs no conversion: skip _index (the common case).
+        start = offset if type(offset) is int else _index("offset", offset)
         if length is None:
             stop = self._length
         else:
-            count = _index("length", length)
+            count = length if type(length) is int else _index("length", length)
             if count < 0:
                 raise ValueError(f"length must not be negative, not {count}")
             stop = start + count
@@ -488,7 +489,7 @@ class Region:
                 else:
                     self._check_open()
                 return bytes(self._internal_view()[start:stop:step])
-        position = _index("index", index)
+        position = index if type(index) is int else _index("index", index)
         if position < 0:
             position += self._length
         if not 0 <= position < self._length:
@@ -501,7 +502,10 @@ class Region:
         """Write one byte (an int in 0..255) or a slice (same length)."""
         if isinstance(index, slice):
             start, stop, step = index.indices(self._length)
-            data = memoryview(value).cast("B")  # type: ignore[arg-type]
+            # bytes is already a flat 'B' buffer; anything else is cast to one.
+            data = (
+                value if type(value) is bytes else memoryview(value).cast("B")  # type: ignore[arg-type]
+            )
             with self._lock:
                 if stop > start:
                     self._check_access(start, stop, _WRITE, "write")
@@ -509,8 +513,8 @@ class Region:
                     self._check_open()
                 self._internal_view()[start:stop:step] = data
             return
-        position = _index("index", index)
-        byte = _index("value", value)
+        position = index if type(index) is int else _index("index", index)
+        byte = value if type(value) is int else _index("value", value)
         if position < 0:
             position += self._length
         if not 0 <= position < self._length:
@@ -545,8 +549,11 @@ class Region:
             ProtectionError: a page of the range is not writable.
             ValueError: the region is unmapped.
         """
-        source = memoryview(data).cast("B")  # type: ignore[arg-type]
-        start, stop = self._byte_range(offset, source.nbytes)
+        # bytes is already a flat 'B' buffer; anything else is cast to one.
+        source = (
+            data if type(data) is bytes else memoryview(data).cast("B")  # type: ignore[arg-type]
+        )
+        start, stop = self._byte_range(offset, len(source))
         with self._lock:
             if stop > start:
                 self._check_access(start, stop, _WRITE, "write")
