@@ -61,6 +61,8 @@ for _value in _MAP_TYPES:
     _MAP_TYPE_MASK |= _value
 del _value
 _ANONYMOUS = int(MapFlag.ANONYMOUS)
+_SHARED = int(MapFlag.SHARED)
+_PRIVATE = int(MapFlag.PRIVATE)
 _FIXED = int(MapFlag.FIXED)
 _FIXED_NOREPLACE = int(getattr(MapFlag, "FIXED_NOREPLACE", 0))
 #: madvise codes that change what an access does: Region refuses them.
@@ -159,6 +161,8 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 def _index(name: str, value: object) -> int:
     """Convert an integer argument, refusing bools, floats and strings."""
+    if type(value) is int:  # the common case, and nothing to convert
+        return value
     if isinstance(value, bool) or not hasattr(type(value), "__index__"):
         raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
     return operator.index(value)  # type: ignore[arg-type]
@@ -884,8 +888,9 @@ def map_anonymous(
             MAP_PRIVATE.
         flags: extra ``MapFlag`` bits (POPULATE, NORESERVE, ...).
     """
-    kind = MapFlag.SHARED if shared else MapFlag.PRIVATE
-    return Region(length, prot, kind | MapFlag.ANONYMOUS | _index("flags", flags), -1, 0)
+    # Plain ints: an | between MapFlag members runs Python code in enum.
+    kind = _SHARED if shared else _PRIVATE
+    return Region(length, prot, kind | _ANONYMOUS | _index("flags", flags), -1, 0)
 
 
 def map_file(
@@ -914,7 +919,7 @@ def map_file(
     """
     prot = _index("prot", prot)
     offset = _index("offset", offset)
-    kind = MapFlag.SHARED if shared else MapFlag.PRIVATE
+    kind = _SHARED if shared else _PRIVATE
     extra = _index("flags", flags)
     if isinstance(file, (str, bytes, os.PathLike)):
         mode = os.O_RDWR if (prot & Prot.WRITE and shared) else os.O_RDONLY
