@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zlib
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence
@@ -161,47 +162,57 @@ def _import_cost(module: str) -> float:
     raise RuntimeError(f"no -X importtime line for {module}: {result.stderr[-500:]}")
 
 
+#: Where the child interpreters keep bytecode (set by ``run``).
+_pycache: List[str] = []
+
+
 def _child_environment() -> Dict[str, str]:
+    """The environment of the timed interpreters: bytecode on, in a private cache.
+
+    An installed package has its .pyc files; without them every import
+    would time the compiler (8 ms of rawmmap's 11 ms here, where
+    PYTHONDONTWRITEBYTECODE=1 is set). The cache lives in the work
+    directory (PYTHONPYCACHEPREFIX) so nothing is written to the tree,
+    and every module is imported once untimed to fill it.
+    """
     environment = dict(os.environ)
     environment["PYTHONPATH"] = REPOSITORY
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
+    if _pycache:
+        environment["PYTHONPYCACHEPREFIX"] = _pycache[0]
     return environment
 
 
-def _wall_time(code: str) -> Callable[[], object]:
-    command = [sys.executable, "-c", code]
-    environment = _child_environment()
-
-    def run_once() -> object:
-        return subprocess.run(command, cwd=REPOSITORY, env=environment, check=True)
-
-    return run_once
+def _wall_time(code: str) -> float:
+    """Wall time in ns of a fresh ``python -S -c code`` (no site: less noise)."""
+    command = [sys.executable, "-S", "-c", code]
+    start = time.perf_counter_ns()
+    subprocess.run(command, cwd=REPOSITORY, env=_child_environment(), check=True)
+    return float(time.perf_counter_ns() - start)
 
 
 def bench_import(settings: Settings) -> List[Row]:
     """Import time of rawmmap, ctypes and mmap in fresh interpreters."""
     modules = ("rawmmap", "ctypes", "mmap")
     costs: Dict[str, List[float]] = {module: [] for module in modules}
-    _import_cost("rawmmap")  # writes the bytecode caches
+    for module in modules:
+        _import_cost(module)  # fills the bytecode cache
     for round_number in range(settings.import_rounds):
         shift = round_number % len(modules)
         for module in modules[shift:] + modules[:shift]:
             costs[module].append(_import_cost(module))
-    wall = interleave(
-        {
-            "rawmmap": _wall_time("import rawmmap"),
-            "ctypes": _wall_time("import ctypes"),
-            "mmap": _wall_time("import mmap"),
-            "pass": _wall_time("pass"),
-        },
-        rounds=settings.import_rounds,
-        operations=1,
-    )
-    baseline = median(wall["pass"])
-    wall_net = {
-        name: [max(value - baseline, 1.0) for value in values]
-        for name, values in wall.items()
-        if name != "pass"
-    }
+    # Wall time of each import minus a bare interpreter started in the same
+    # round, next to it: the difference is paired, round by round.
+    wall_net: Dict[str, List[float]] = {module: [] for module in modules}
+    bare: List[float] = []
+    for round_number in range(settings.import_rounds + 1):
+        shift = round_number % len(modules)
+        for module in modules[shift:] + modules[:shift]:
+            baseline = _wall_time("pass")
+            cost = _wall_time(f"import {module}") - baseline
+            if round_number:  # the first round is the warm-up
+                wall_net[module].append(max(cost, 1.0))
+                bare.append(baseline)
     return [
         _row("import", "import (-X importtime)", costs, "rawmmap", "ctypes", target=IMPORT_COST),
         _row("import", "import (-X importtime)", costs, "rawmmap", "mmap"),
@@ -212,7 +223,7 @@ def bench_import(settings: Settings) -> List[Row]:
             "rawmmap",
             "ctypes",
             target=IMPORT_COST,
-            note=f"bare interpreter start: {baseline / 1e6:.1f} ms, subtracted",
+            note=f"python -S; bare start ({median(bare) / 1e6:.1f} ms) subtracted per round",
         ),
     ]
 
@@ -741,6 +752,7 @@ def run(settings: Settings, groups: Sequence[str], workdir: str) -> tuple[List[R
     """Run the chosen benchmark groups; return the timed rows and the checks."""
     rows: List[Row] = []
     checks: List[Check] = []
+    _pycache[:] = [os.path.join(workdir, "pycache")]
     read_file = os.path.join(workdir, "read.bin")
     scan_file = os.path.join(workdir, "scan.bin")
     if {"read", "write", "lifecycle"} & set(groups):
