@@ -289,10 +289,15 @@ def check_range(call: str, name: str, value: object, ctype: str) -> int:
         OverflowError: ``value`` does not fit ``ctype``; ctypes would have
             truncated it silently.
     """
-    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
-        raise TypeError(f"{call}: {name} must be an integer, not {type(value).__name__}")
-    number = index(value)
     low, high = _RANGES[ctype]
+    if type(value) is int:  # the common case, checked without a call
+        if low <= value <= high:
+            return value
+        number = value
+    elif isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise TypeError(f"{call}: {name} must be an integer, not {type(value).__name__}")
+    else:
+        number = index(value)
     if not low <= number <= high:
         raise OverflowError(
             f"{call}: {name}={number} does not fit the C type {ctype} ({low}..{high})"
