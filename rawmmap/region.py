@@ -159,6 +159,20 @@ def _index(name: str, value: object) -> int:
     return operator.index(value)  # type: ignore[arg-type]
 
 
+def _slice_span(index: slice, length: int) -> Tuple[int, int, int]:
+    """Return (low, high, step): the bytes [low, high) a slice touches.
+
+    ``slice.indices`` gives (start, stop) with start > stop for a negative
+    step (``[10:0:-1]`` touches bytes 1..10): the access check must cover
+    the lowest to the highest byte touched, whatever the direction.
+    """
+    touched = range(*index.indices(length))
+    if not touched:
+        return 0, 0, 1
+    first, last = touched[0], touched[-1]
+    return min(first, last), max(first, last) + 1, touched.step
+
+
 def _round_up(value: int) -> int:
     return (value + _PAGE_SIZE - 1) // _PAGE_SIZE * _PAGE_SIZE
 
@@ -476,13 +490,13 @@ class Region:
     def __getitem__(self, index: Union[int, slice]) -> Union[int, bytes]:
         """Read one byte (an int) or a slice (bytes), like ``bytes``."""
         if isinstance(index, slice):
-            start, stop, step = index.indices(self._length)
+            low, high, step = _slice_span(index, self._length)
             with self._lock:
-                if stop > start:
-                    self._check_access(start, stop, Prot.READ, "read")
+                if high > low:
+                    self._check_access(low, high, Prot.READ, "read")
                 else:
                     self._check_open()
-                return bytes(self._internal_view()[start:stop:step])
+                return bytes(self._internal_view()[low:high][::step])
         position = _index("index", index)
         if position < 0:
             position += self._length
@@ -495,14 +509,14 @@ class Region:
     def __setitem__(self, index: Union[int, slice], value: object) -> None:
         """Write one byte (an int in 0..255) or a slice (same length)."""
         if isinstance(index, slice):
-            start, stop, step = index.indices(self._length)
+            low, high, step = _slice_span(index, self._length)
             data = memoryview(value).cast("B")  # type: ignore[arg-type]
             with self._lock:
-                if stop > start:
-                    self._check_access(start, stop, Prot.WRITE, "write")
+                if high > low:
+                    self._check_access(low, high, Prot.WRITE, "write")
                 else:
                     self._check_open()
-                self._internal_view()[start:stop:step] = data
+                self._internal_view()[low:high][::step] = data
             return
         position = _index("index", index)
         byte = _index("value", value)
