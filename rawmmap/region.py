@@ -159,6 +159,18 @@ def _index(name: str, value: object) -> int:
     return operator.index(value)  # type: ignore[arg-type]
 
 
+def _convert_range(offset: object, length: object) -> Tuple[int, Optional[int]]:
+    """Convert a page call's offset and length before the Region's lock is taken.
+
+    ``__index__`` is arbitrary code: it may unmap the Region (the lock is
+    reentrant, so from the same thread it would succeed) or map something
+    else at the freed address. Converting first means the open check that
+    follows under the lock sees the final state, and no call reaches the
+    kernel with a stale address.
+    """
+    return _index("offset", offset), None if length is None else _index("length", length)
+
+
 def _slice_span(index: slice, length: int) -> Tuple[int, int, int]:
     """Return (low, high, step): the bytes [low, high) a slice touches.
 
@@ -467,6 +479,7 @@ class Region:
         Returns:
             The Prot of that page, or None where it was unmapped.
         """
+        offset = _index("offset", offset)
         self._check_open()
         start, _ = self._byte_range(offset, 1 if offset < self._length else 0)
         for _, _, prot in self._runs(start, start + 1):
@@ -622,6 +635,7 @@ class Region:
         Raises:
             BufferError: a view exported by ``view()`` is alive.
         """
+        offset, length = _convert_range(offset, length)
         if self._closed:
             return
         if offset == 0 and length is None:
@@ -632,6 +646,8 @@ class Region:
                 self._unmap_all()
             return
         with self._lock:
+            if self._closed:
+                return
             start, count = self._page_range(offset, length)
             self._check_no_exports("unmap")
             stop = min(_round_up(start + count), self._mapped_length)
@@ -687,6 +703,7 @@ class Region:
         both = int(SyncFlag.SYNC | SyncFlag.ASYNC)
         if flags & both == both:
             raise ValueError("msync flags cannot hold both SYNC and ASYNC (POSIX: EINVAL)")
+        offset, length = _convert_range(offset, length)
         with self._lock:
             self._check_open()
             start, count = self._page_range(offset, length)
@@ -704,6 +721,7 @@ class Region:
         prot = _index("prot", prot)
         if prot & ~_PROT_BITS or prot < 0:
             raise ValueError(f"prot={prot:#x} has bits that are not Prot flags here")
+        offset, length = _convert_range(offset, length)
         with self._lock:
             self._check_open()
             start, count = self._page_range(offset, length)
@@ -736,6 +754,7 @@ class Region:
                 f"Advice.{_REFUSED_ADVICE[advice]} makes accesses fault; "
                 "Region refuses it (rawmmap.raw.madvise passes it on)"
             )
+        offset, length = _convert_range(offset, length)
         with self._lock:
             self._check_open()
             start, count = self._page_range(offset, length)
@@ -756,6 +775,7 @@ class Region:
         Raises:
             OSError: ENOMEM over RLIMIT_MEMLOCK, EPERM.
         """
+        offset, length = _convert_range(offset, length)
         with self._lock:
             self._check_open()
             start, count = self._page_range(offset, length)
@@ -766,6 +786,7 @@ class Region:
 
     def munlock(self, offset: int = 0, length: Optional[int] = None) -> None:
         """Unlock the region, or a page range, with munlock(2)."""
+        offset, length = _convert_range(offset, length)
         with self._lock:
             self._check_open()
             start, count = self._page_range(offset, length)
@@ -777,6 +798,7 @@ class Region:
         Returns:
             One bool per page, True where the page is in memory.
         """
+        offset, length = _convert_range(offset, length)
         with self._lock:
             self._check_open()
             start, count = self._page_range(offset, length)
