@@ -424,6 +424,10 @@ class Region:
     def _check_access(self, start: int, stop: int, need: int, action: str) -> None:
         """Raise unless every page of [start, stop) allows ``need``."""
         self._check_open()
+        if stop > self._length:
+            # The range was checked before the lock was taken; another
+            # thread's mremap may have shrunk the region since.
+            raise IndexError(f"range [{start}, {stop}) is outside the region [0, {self._length})")
         if len(self._prots) == 1:
             prot = self._prots[0]
             if prot & need == need:
