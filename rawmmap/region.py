@@ -159,6 +159,16 @@ def _index(name: str, value: object) -> int:
     return operator.index(value)  # type: ignore[arg-type]
 
 
+def _bytes_view(name: str, value: object) -> memoryview:
+    """Return a flat byte view of a bytes-like argument, naming it when it is not one."""
+    try:
+        return memoryview(value).cast("B")  # type: ignore[arg-type]
+    except TypeError as error:
+        raise TypeError(
+            f"{name} must be a bytes-like object, not {type(value).__name__}"
+        ) from error
+
+
 def _convert_range(offset: object, length: object) -> Tuple[int, Optional[int]]:
     """Convert a page call's offset and length before the Region's lock is taken.
 
@@ -250,7 +260,7 @@ class Region:
         length = _index("length", length)
         prot = _index("prot", prot)
         flags = _index("flags", flags)
-        fd = _index("fd", fd)
+        fd = _libc.check_range("mmap", "fd", _index("fd", fd), "int")
         offset = _index("offset", offset)
         address_hint = 0 if addr is None else _index("addr", addr)
         if length <= 0:
@@ -527,7 +537,11 @@ class Region:
         """Write one byte (an int in 0..255) or a slice (same length)."""
         if isinstance(index, slice):
             low, high, step = _slice_span(index, self._length)
-            data = memoryview(value).cast("B")  # type: ignore[arg-type]
+            data = _bytes_view("value", value)
+            if data.nbytes != len(range(low, high, step)) and high > low:
+                raise ValueError(
+                    f"value has {data.nbytes} bytes; the slice has {len(range(low, high, step))}"
+                )
             with self._lock:
                 if high > low:
                     self._check_access(low, high, Prot.WRITE, "write")
@@ -571,7 +585,7 @@ class Region:
             ProtectionError: a page of the range is not writable.
             ValueError: the region is unmapped.
         """
-        source = memoryview(data).cast("B")  # type: ignore[arg-type]
+        source = _bytes_view("data", data)
         start, stop = self._byte_range(offset, source.nbytes)
         with self._lock:
             if stop > start:
