@@ -169,6 +169,14 @@ def _bytes_view(name: str, value: object) -> memoryview:
         ) from error
 
 
+def _fstat(fd: int) -> os.stat_result:
+    """os.fstat, with the descriptor named in the error (EBADF alone names nothing)."""
+    try:
+        return os.fstat(fd)
+    except OSError as error:
+        raise OSError(error.errno, f"{error.strerror}: fstat(fd={fd})") from None
+
+
 def _convert_range(offset: object, length: object) -> Tuple[int, Optional[int]]:
     """Convert a page call's offset and length before the Region's lock is taken.
 
@@ -294,7 +302,7 @@ class Region:
         else:
             if fd < 0:
                 raise ValueError(f"fd must be an open descriptor for a file mapping, not {fd}")
-            status = os.fstat(fd)
+            status = _fstat(fd)
             if stat.S_ISREG(status.st_mode):
                 if offset + length > status.st_size:
                     raise ValueError(
@@ -411,7 +419,10 @@ class Region:
                 raise ValueError(f"length must not be negative, not {count}")
             stop = start + count
         if start < 0 or start > self._length or stop > self._length:
-            raise IndexError(f"range [{start}, {stop}) is outside the region [0, {self._length})")
+            raise IndexError(
+                f"offset={start}, length={stop - start}: range [{start}, {stop}) is outside "
+                f"the region [0, {self._length})"
+            )
         return start, stop
 
     def _page_range(self, offset: object, length: object) -> Tuple[int, int]:
@@ -970,7 +981,7 @@ def map_file(
 
 def _map_descriptor(fd: int, length: Optional[int], offset: int, prot: int, flags: int) -> Region:
     if length is None:
-        size = os.fstat(fd).st_size
+        size = _fstat(fd).st_size
         if offset > size:
             raise ValueError(f"offset={offset} is past the end of the file ({size} bytes)")
         length = size - offset
