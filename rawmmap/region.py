@@ -549,10 +549,9 @@ class Region:
         if isinstance(index, slice):
             low, high, step = _slice_span(index, self._length)
             data = _bytes_view("value", value)
-            if data.nbytes != len(range(low, high, step)) and high > low:
-                raise ValueError(
-                    f"value has {data.nbytes} bytes; the slice has {len(range(low, high, step))}"
-                )
+            count = len(range(low, high, abs(step)))
+            if data.nbytes != count:
+                raise ValueError(f"value has {data.nbytes} bytes; the slice has {count}")
             with self._lock:
                 if high > low:
                     self._check_access(low, high, Prot.WRITE, "write")
