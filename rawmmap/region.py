@@ -56,6 +56,7 @@ for _value in _MAP_TYPES:
 del _value
 _ANONYMOUS = int(MapFlag.ANONYMOUS)
 _FIXED = int(MapFlag.FIXED)
+_SHARED = int(MapFlag.SHARED)
 _FIXED_NOREPLACE = int(getattr(MapFlag, "FIXED_NOREPLACE", 0))
 #: madvise codes that change what an access does: Region refuses them.
 _REFUSED_ADVICE = {
@@ -252,6 +253,8 @@ class Region:
     _finalizer: Optional[weakref.finalize[[_Ranges, str], Region]] = None
     _ranges: _Ranges = []
     _file_identity: Optional[Tuple[int, int]] = None
+    #: For shared anonymous memory: the size of the shmem object behind it.
+    _shared_anonymous_size = 0
 
     def __init__(
         self,
@@ -322,6 +325,8 @@ class Region:
         self._address = address
         self._length = length
         self._mapped_length = _round_up(length)
+        if flags & _ANONYMOUS and flags & _SHARED:
+            self._shared_anonymous_size = self._mapped_length
         self._prot = prot
         self._flags = flags
         self._fd = fd
@@ -842,7 +847,8 @@ class Region:
         Raises:
             NotImplementedError: not Linux.
             BufferError: an exported view is alive.
-            ValueError: growing a file mapping past the file's end.
+            ValueError: growing a file mapping past the file's end, or shared
+                anonymous memory past its original size.
             OSError: ENOMEM when it cannot grow in place and ``may_move`` is
                 False, EFAULT when the region has holes or mixed protection.
         """
@@ -854,6 +860,15 @@ class Region:
         with self._lock:
             self._check_open()
             self._check_no_exports("mremap")
+            if self._shared_anonymous_size and _round_up(new_length) > self._shared_anonymous_size:
+                # Shared anonymous memory is a shmem object sized at mmap
+                # time; mremap grows the mapping, not the object, and a
+                # touch past the object's end raises SIGBUS (mm/shmem.c).
+                raise ValueError(
+                    f"new_length={new_length}: shared anonymous memory cannot grow past the "
+                    f"{self._shared_anonymous_size} bytes it was mapped with (pages past "
+                    "that would raise SIGBUS)"
+                )
             if not self._flags & _ANONYMOUS and new_length > self._length:
                 self._check_file_size(self._offset + new_length)
             new_mapped = _round_up(new_length)
