@@ -475,6 +475,18 @@ class Region:
             f"are {_describe_prot(prot)}"
         )
 
+    def _check_mapped(self, start: int, stop: int, action: str) -> None:
+        """Raise ValueError if a page of [start, stop) was unmapped.
+
+        After a partial munmap the kernel may place a later mapping (another
+        Region's, or the interpreter's own) in the hole: a call over the
+        hole would act on that mapping (madvise DONTNEED would zero it,
+        mremap would move or shrink it).
+        """
+        for run_start, run_stop, prot in self._runs(start, stop):
+            if prot == _UNMAPPED:
+                raise ValueError(f"cannot {action}: bytes [{run_start}, {run_stop}) are unmapped")
+
     def _sync_ranges(self) -> None:
         """Recompute the mapped address ranges that the finalizer unmaps."""
         self._ranges[:] = [
@@ -688,7 +700,12 @@ class Region:
                 self._unmap_all()
                 return
             self._view = None
-            _libc.munmap(self._address + start, stop - start)
+            # Only the runs still mapped: a hole left by an earlier partial
+            # munmap may hold another mapping by now.
+            for run_start, run_stop, prot in list(self._runs(start, stop)):
+                if prot != _UNMAPPED:
+                    piece_start, piece_stop = max(run_start, start), min(run_stop, stop)
+                    _libc.munmap(self._address + piece_start, piece_stop - piece_start)
             self._set_runs(start, stop, _UNMAPPED)
             self._sync_ranges()
             if not self._ranges:
@@ -726,9 +743,9 @@ class Region:
             offset, length: a page range (default: the whole region).
 
         Raises:
-            ValueError: SYNC together with ASYNC, or unknown bits.
-            OSError: ENOMEM where part of the range was unmapped, EBUSY
-                for INVALIDATE over locked pages.
+            ValueError: SYNC together with ASYNC, or unknown bits, or part
+                of the range was unmapped.
+            OSError: EBUSY for INVALIDATE over locked pages.
         """
         flags = _index("flags", flags)
         if flags & ~_SYNC_BITS or flags < 0:
@@ -740,6 +757,7 @@ class Region:
         with self._lock:
             self._check_open()
             start, count = self._page_range(offset, length)
+            self._check_mapped(start, start + count, "msync")
             _libc.msync(self._address + start, count, flags)
 
     def mprotect(self, prot: int, offset: int = 0, length: Optional[int] = None) -> None:
@@ -791,6 +809,7 @@ class Region:
         with self._lock:
             self._check_open()
             start, count = self._page_range(offset, length)
+            self._check_mapped(start, start + count, "madvise")
             _libc.madvise(self._address + start, count, advice)
             if advice == _DONTFORK:
                 _dontfork_regions.add(self)
@@ -812,6 +831,7 @@ class Region:
         with self._lock:
             self._check_open()
             start, count = self._page_range(offset, length)
+            self._check_mapped(start, start + count, "mlock")
             if onfault:
                 _libc.mlock2(self._address + start, count, 1)
             else:
@@ -823,6 +843,7 @@ class Region:
         with self._lock:
             self._check_open()
             start, count = self._page_range(offset, length)
+            self._check_mapped(start, start + count, "munlock")
             _libc.munlock(self._address + start, count)
 
     def mincore(self, offset: int = 0, length: Optional[int] = None) -> List[bool]:
@@ -835,6 +856,7 @@ class Region:
         with self._lock:
             self._check_open()
             start, count = self._page_range(offset, length)
+            self._check_mapped(start, start + count, "mincore")
             vector = _libc.mincore(self._address + start, count)
         return [bool(byte & 1) for byte in vector]
 
@@ -859,6 +881,7 @@ class Region:
             raise ValueError(f"new_length must be positive, not {new_length}")
         with self._lock:
             self._check_open()
+            self._check_mapped(0, self._mapped_length, "mremap")
             self._check_no_exports("mremap")
             if self._shared_anonymous_size and _round_up(new_length) > self._shared_anonymous_size:
                 # Shared anonymous memory is a shmem object sized at mmap
