@@ -207,6 +207,27 @@ def _mremap_path_mapping(env: Env) -> None:
         region.munmap()
 
 
+def _over_reused_hole(method: Callable[[Region], object]) -> Callable[[Env], object]:
+    """Unmap the middle page of a region, map a decoy exactly there, then call ``method``."""
+
+    def call(env: Env) -> object:
+        region = rawmmap.map_anonymous(3 * PAGE)
+        hole = region.address + PAGE
+        region.munmap(PAGE, PAGE)
+        try:
+            decoy = rawmmap.mmap(PAGE, RW, ANON | NOREPLACE, addr=hole)
+        except OSError:  # pragma: no cover - FIXED_NOREPLACE unknown (Linux < 4.17)
+            decoy = rawmmap.map_anonymous(PAGE)
+        decoy.write(0, PATTERN[:PAGE])
+        env.decoys.append(decoy)
+        try:
+            return method(region)
+        finally:
+            region.munmap()
+
+    return call
+
+
 class _BadFileno:
     def fileno(self) -> str:
         return "three"
@@ -215,6 +236,7 @@ class _BadFileno:
 ANON = MapFlag.PRIVATE | MapFlag.ANONYMOUS
 RW = Prot.READ | Prot.WRITE
 HAS_HWPOISON = hasattr(Advice, "HWPOISON")
+NOREPLACE = int(getattr(MapFlag, "FIXED_NOREPLACE", 0))
 
 CASES: List[Case] = [
     # ---- rawmmap.mmap / map_anonymous / map_file: lengths
@@ -358,6 +380,12 @@ CASES: List[Case] = [
     Case("writable-view-of-read-only", _protected(Prot.READ, lambda r: r.view(readonly=False)), ProtectionError, "view"),
     Case("read-across-hole", _partially_unmapped(lambda r: r.read(0, 3 * PAGE)), ValueError, "unmapped"),
     Case("mprotect-across-hole", _partially_unmapped(lambda r: r.mprotect(Prot.READ)), ValueError, "unmapped"),
+    Case("hole-madvise-dontneed", _over_reused_hole(lambda r: r.madvise(Advice.DONTNEED)), ValueError, "unmapped", _check_decoys, True),
+    Case("hole-msync", _over_reused_hole(lambda r: r.msync(SyncFlag.SYNC | SyncFlag.INVALIDATE)), ValueError, "unmapped", _check_decoys, True),
+    Case("hole-mremap-shrink", _over_reused_hole(lambda r: r.mremap(PAGE)), ValueError, "unmapped", _check_decoys, True),
+    Case("hole-mincore", _over_reused_hole(lambda r: r.mincore()), ValueError, "unmapped", _check_decoys, True),
+    Case("hole-mlock", _over_reused_hole(lambda r: r.mlock()), ValueError, "unmapped", _check_decoys, True),
+    Case("hole-munmap-range-spares-decoy", _over_reused_hole(lambda r: r.munmap(0, 3 * PAGE)), None, "", _check_decoys, True),
     Case("closed-read", _closed_region(lambda r: r.read()), ValueError, "unmapped"),
     Case("closed-write", _closed_region(lambda r: r.write(0, b"a")), ValueError, "unmapped"),
     Case("closed-getitem", _closed_region(lambda r: r[0]), ValueError, "unmapped"),
