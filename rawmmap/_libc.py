@@ -567,8 +567,21 @@ def read_memory(addr: int, length: int) -> bytes:
 
 
 def write_memory(addr: int, data: bytes) -> None:
-    """Copy ``data`` to ``addr`` (no checks: a bad address faults)."""
+    """Copy ``data`` (any bytes-like object) to ``addr`` (no checks: a bad address faults).
+
+    Raises:
+        TypeError: ``data`` is not bytes-like. (ctypes.memmove alone would
+            copy a ``str`` as its wchar_t encoding, and reject a bytearray
+            with ctypes.ArgumentError.)
+    """
     addr = check_range("write", "addr", addr, "void *")
+    if not isinstance(data, bytes):
+        try:
+            data = memoryview(data).tobytes()
+        except TypeError as error:
+            raise TypeError(
+                f"write: data must be a bytes-like object, not {type(data).__name__}"
+            ) from error
     ctypes.memmove(addr, data, len(data))
 
 

@@ -203,6 +203,50 @@ def _index(name: str, value: object) -> int:
     return _libc.index(value)
 
 
+def _bytes_view(name: str, value: object) -> memoryview:
+    """Return a flat byte view of a bytes-like argument, naming it when it is not one."""
+    try:
+        return memoryview(value).cast("B")  # type: ignore[arg-type]
+    except TypeError as error:
+        raise TypeError(
+            f"{name} must be a bytes-like object, not {type(value).__name__}"
+        ) from error
+
+
+def _fstat(fd: int) -> os.stat_result:
+    """os.fstat, with the descriptor named in the error (EBADF alone names nothing)."""
+    try:
+        return os.fstat(fd)
+    except OSError as error:
+        raise OSError(error.errno, f"{error.strerror}: fstat(fd={fd})") from None
+
+
+def _convert_range(offset: object, length: object) -> Tuple[int, Optional[int]]:
+    """Convert a page call's offset and length before the Region's lock is taken.
+
+    ``__index__`` is arbitrary code: it may unmap the Region (the lock is
+    reentrant, so from the same thread it would succeed) or map something
+    else at the freed address. Converting first means the open check that
+    follows under the lock sees the final state, and no call reaches the
+    kernel with a stale address.
+    """
+    return _index("offset", offset), None if length is None else _index("length", length)
+
+
+def _slice_span(index: slice, length: int) -> Tuple[int, int, int]:
+    """Return (low, high, step): the bytes [low, high) a slice touches.
+
+    ``slice.indices`` gives (start, stop) with start > stop for a negative
+    step (``[10:0:-1]`` touches bytes 1..10): the access check must cover
+    the lowest to the highest byte touched, whatever the direction.
+    """
+    touched = range(*index.indices(length))
+    if not touched:
+        return 0, 0, 1
+    first, last = touched[0], touched[-1]
+    return min(first, last), max(first, last) + 1, touched.step
+
+
 def _round_up(value: int) -> int:
     return (value + _PAGE_SIZE - 1) // _PAGE_SIZE * _PAGE_SIZE
 
@@ -218,14 +262,6 @@ def _fd_of(file: object) -> int:
             f"file must be a descriptor, a file object or a path, not {type(file).__name__}"
         )
     return _index("file.fileno()", fileno())
-
-
-def _span(start: int, stop: int, step: int) -> Tuple[int, int]:
-    """Return the bytes [low, high) that a normalised slice touches."""
-    indices = range(start, stop, step)
-    if not indices:
-        return 0, 0
-    return min(indices[0], indices[-1]), max(indices[0], indices[-1]) + 1
 
 
 def _describe_map_flags(flags: int) -> str:
@@ -267,6 +303,8 @@ class Region:
     _view: Optional[memoryview] = None
     _reference: Optional[_weakref.ref[Region]] = None
     _file_identity: Optional[Tuple[int, int]] = None
+    #: For shared anonymous memory: the size of the shmem object behind it.
+    _shared_anonymous_size = 0
 
     def __init__(
         self,
@@ -284,7 +322,7 @@ class Region:
         length = _index("length", length)
         prot = _index("prot", prot)
         flags = _index("flags", flags)
-        fd = _index("fd", fd)
+        fd = _libc.check_range("mmap", "fd", _index("fd", fd), "int")
         offset = _index("offset", offset)
         address_hint = 0 if addr is None else _index("addr", addr)
         if length <= 0:
@@ -318,7 +356,7 @@ class Region:
         else:
             if fd < 0:
                 raise ValueError(f"fd must be an open descriptor for a file mapping, not {fd}")
-            status = os.fstat(fd)
+            status = _fstat(fd)
             if stat.S_ISREG(status.st_mode):
                 if offset + length > status.st_size:
                     raise ValueError(
@@ -338,6 +376,8 @@ class Region:
         self._address = address
         self._length = length
         self._mapped_length = _round_up(length)
+        if flags & _ANONYMOUS and flags & _SHARED:
+            self._shared_anonymous_size = self._mapped_length
         self._prot = prot
         self._flags = flags
         self._fd = fd
@@ -440,7 +480,10 @@ class Region:
                 raise ValueError(f"length must not be negative, not {count}")
             stop = start + count
         if start < 0 or start > self._length or stop > self._length:
-            raise IndexError(f"range [{start}, {stop}) is outside the region [0, {self._length})")
+            raise IndexError(
+                f"offset={start}, length={stop - start}: range [{start}, {stop}) is outside "
+                f"the region [0, {self._length})"
+            )
         return start, stop
 
     def _page_range(self, offset: object, length: object) -> Tuple[int, int]:
@@ -463,6 +506,10 @@ class Region:
     def _check_access(self, start: int, stop: int, need: int, action: str) -> None:
         """Raise unless every page of [start, stop) allows ``need``."""
         self._check_open()
+        if stop > self._length:
+            # The range was checked before the lock was taken; another
+            # thread's mremap may have shrunk the region since.
+            raise IndexError(f"range [{start}, {stop}) is outside the region [0, {self._length})")
         if len(self._prots) == 1:
             prot = self._prots[0]
             if prot & need == need:
@@ -483,6 +530,18 @@ class Region:
             f"cannot {action} [{start}, {stop}): bytes [{run_start}, {run_stop}) "
             f"are {_describe_prot(prot)}"
         )
+
+    def _check_mapped(self, start: int, stop: int, action: str) -> None:
+        """Raise ValueError if a page of [start, stop) was unmapped.
+
+        After a partial munmap the kernel may place a later mapping (another
+        Region's, or the interpreter's own) in the hole: a call over the
+        hole would act on that mapping (madvise DONTNEED would zero it,
+        mremap would move or shrink it).
+        """
+        for run_start, run_stop, prot in self._runs(start, stop):
+            if prot == _UNMAPPED:
+                raise ValueError(f"cannot {action}: bytes [{run_start}, {run_stop}) are unmapped")
 
     def _sync_ranges(self) -> None:
         """Recompute the mapped address ranges that the finalizer unmaps."""
@@ -520,7 +579,7 @@ class Region:
         """
         position = _index("offset", offset)
         if not 0 <= position < self._length:
-            raise IndexError(f"offset {position} is outside the region [0, {self._length})")
+            raise IndexError(f"offset={position} is outside the region [0, {self._length})")
         self._check_open()
         for _, _, prot in self._runs(position, position + 1):
             from rawmmap.flags import Prot
@@ -547,14 +606,13 @@ class Region:
     def __getitem__(self, index: Union[int, slice]) -> Union[int, bytes]:
         """Read one byte (an int) or a slice (bytes), like ``bytes``."""
         if isinstance(index, slice):
-            start, stop, step = index.indices(self._length)
-            low, high = _span(start, stop, step)
+            low, high, step = _slice_span(index, self._length)
             with self._lock:
                 if high > low:
                     self._check_access(low, high, _READ, "read")
                 else:
                     self._check_open()
-                return bytes(self._internal_view()[start:stop:step])
+                return bytes(self._internal_view()[low:high][::step])
         position = index if type(index) is int else _index("index", index)
         if position < 0:
             position += self._length
@@ -567,18 +625,17 @@ class Region:
     def __setitem__(self, index: Union[int, slice], value: object) -> None:
         """Write one byte (an int in 0..255) or a slice (same length)."""
         if isinstance(index, slice):
-            start, stop, step = index.indices(self._length)
-            low, high = _span(start, stop, step)
-            # bytes is already a flat 'B' buffer; anything else is cast to one.
-            data = (
-                value if type(value) is bytes else memoryview(value).cast("B")  # type: ignore[arg-type]
-            )
+            low, high, step = _slice_span(index, self._length)
+            data = _bytes_view("value", value)
+            count = len(range(low, high, abs(step)))
+            if data.nbytes != count:
+                raise ValueError(f"value has {data.nbytes} bytes; the slice has {count}")
             with self._lock:
                 if high > low:
                     self._check_access(low, high, _WRITE, "write")
                 else:
                     self._check_open()
-                self._internal_view()[start:stop:step] = data
+                self._internal_view()[low:high][::step] = data
             return
         position = index if type(index) is int else _index("index", index)
         byte = value if type(value) is int else _index("value", value)
@@ -617,10 +674,13 @@ class Region:
             ValueError: the region is unmapped.
         """
         # bytes is already a flat 'B' buffer; anything else is cast to one.
-        source = (
-            data if type(data) is bytes else memoryview(data).cast("B")  # type: ignore[arg-type]
-        )
-        start, stop = self._byte_range(offset, len(source))
+        source: Union[bytes, memoryview]
+        if type(data) is bytes:
+            source, size = data, len(data)
+        else:
+            source = _bytes_view("data", data)
+            size = source.nbytes
+        start, stop = self._byte_range(offset, size)
         with self._lock:
             if stop > start:
                 self._check_access(start, stop, _WRITE, "write")
@@ -687,6 +747,7 @@ class Region:
         Raises:
             BufferError: a view exported by ``view()`` is alive.
         """
+        offset, length = _convert_range(offset, length)
         if self._closed:
             return
         if offset == 0 and length is None:
@@ -697,6 +758,8 @@ class Region:
                 self._unmap_all()
             return
         with self._lock:
+            if self._closed:
+                return
             start, count = self._page_range(offset, length)
             self._check_no_exports("unmap")
             stop = min(_round_up(start + count), self._mapped_length)
@@ -704,7 +767,12 @@ class Region:
                 self._unmap_all()
                 return
             self._view = None
-            _libc.munmap(self._address + start, stop - start)
+            # Only the runs still mapped: a hole left by an earlier partial
+            # munmap may hold another mapping by now.
+            for run_start, run_stop, prot in list(self._runs(start, stop)):
+                if prot != _UNMAPPED:
+                    piece_start, piece_stop = max(run_start, start), min(run_stop, stop)
+                    _libc.munmap(self._address + piece_start, piece_stop - piece_start)
             self._set_runs(start, stop, _UNMAPPED)
             self._sync_ranges()
             if not self._ranges:
@@ -740,9 +808,9 @@ class Region:
             offset, length: a page range (default: the whole region).
 
         Raises:
-            ValueError: SYNC together with ASYNC, or unknown bits.
-            OSError: ENOMEM where part of the range was unmapped, EBUSY
-                for INVALIDATE over locked pages.
+            ValueError: SYNC together with ASYNC, or unknown bits, or part
+                of the range was unmapped.
+            OSError: EBUSY for INVALIDATE over locked pages.
         """
         flags = _index("flags", flags)
         if flags & ~_SYNC_BITS or flags < 0:
@@ -750,9 +818,11 @@ class Region:
         both = _MS_SYNC | _MS_ASYNC
         if flags & both == both:
             raise ValueError("msync flags cannot hold both SYNC and ASYNC (POSIX: EINVAL)")
+        offset, length = _convert_range(offset, length)
         with self._lock:
             self._check_open()
             start, count = self._page_range(offset, length)
+            self._check_mapped(start, start + count, "msync")
             _libc.msync(self._address + start, count, flags)
 
     def mprotect(self, prot: int, offset: int = 0, length: Optional[int] = None) -> None:
@@ -767,6 +837,7 @@ class Region:
         prot = _index("prot", prot)
         if prot & ~_PROT_BITS or prot < 0:
             raise ValueError(f"prot={prot:#x} has bits that are not Prot flags here")
+        offset, length = _convert_range(offset, length)
         with self._lock:
             self._check_open()
             start, count = self._page_range(offset, length)
@@ -799,9 +870,11 @@ class Region:
                 f"Advice.{_REFUSED_ADVICE[advice]} makes accesses fault; "
                 "Region refuses it (rawmmap.raw.madvise passes it on)"
             )
+        offset, length = _convert_range(offset, length)
         with self._lock:
             self._check_open()
             start, count = self._page_range(offset, length)
+            self._check_mapped(start, start + count, "madvise")
             _libc.madvise(self._address + start, count, advice)
             if advice == _DONTFORK:
                 _dontfork_regions[_weakref.ref(self, _forget_dontfork)] = None
@@ -819,9 +892,11 @@ class Region:
         Raises:
             OSError: ENOMEM over RLIMIT_MEMLOCK, EPERM.
         """
+        offset, length = _convert_range(offset, length)
         with self._lock:
             self._check_open()
             start, count = self._page_range(offset, length)
+            self._check_mapped(start, start + count, "mlock")
             if onfault:
                 _libc.mlock2(self._address + start, count, 1)
             else:
@@ -829,9 +904,11 @@ class Region:
 
     def munlock(self, offset: int = 0, length: Optional[int] = None) -> None:
         """Unlock the region, or a page range, with munlock(2)."""
+        offset, length = _convert_range(offset, length)
         with self._lock:
             self._check_open()
             start, count = self._page_range(offset, length)
+            self._check_mapped(start, start + count, "munlock")
             _libc.munlock(self._address + start, count)
 
     def mincore(self, offset: int = 0, length: Optional[int] = None) -> List[bool]:
@@ -840,9 +917,11 @@ class Region:
         Returns:
             One bool per page, True where the page is in memory.
         """
+        offset, length = _convert_range(offset, length)
         with self._lock:
             self._check_open()
             start, count = self._page_range(offset, length)
+            self._check_mapped(start, start + count, "mincore")
             vector = _libc.mincore(self._address + start, count)
         return [bool(byte & 1) for byte in vector]
 
@@ -855,7 +934,8 @@ class Region:
         Raises:
             NotImplementedError: not Linux.
             BufferError: an exported view is alive.
-            ValueError: growing a file mapping past the file's end.
+            ValueError: growing a file mapping past the file's end, or shared
+                anonymous memory past its original size.
             OSError: ENOMEM when it cannot grow in place and ``may_move`` is
                 False, EFAULT when the region has holes or mixed protection.
         """
@@ -866,7 +946,17 @@ class Region:
             raise ValueError(f"new_length must be positive, not {new_length}")
         with self._lock:
             self._check_open()
+            self._check_mapped(0, self._mapped_length, "mremap")
             self._check_no_exports("mremap")
+            if self._shared_anonymous_size and _round_up(new_length) > self._shared_anonymous_size:
+                # Shared anonymous memory is a shmem object sized at mmap
+                # time; mremap grows the mapping, not the object, and a
+                # touch past the object's end raises SIGBUS (mm/shmem.c).
+                raise ValueError(
+                    f"new_length={new_length}: shared anonymous memory cannot grow past the "
+                    f"{self._shared_anonymous_size} bytes it was mapped with (pages past "
+                    "that would raise SIGBUS)"
+                )
             if not self._flags & _ANONYMOUS and new_length > self._length:
                 self._check_file_size(self._offset + new_length)
             new_mapped = _round_up(new_length)
@@ -996,7 +1086,7 @@ def map_file(
 
 def _map_descriptor(fd: int, length: Optional[int], offset: int, prot: int, flags: int) -> Region:
     if length is None:
-        size = os.fstat(fd).st_size
+        size = _fstat(fd).st_size
         if offset > size:
             raise ValueError(f"offset={offset} is past the end of the file ({size} bytes)")
         length = size - offset

@@ -79,10 +79,11 @@ def test_msync_unknown_flag_bits_raise_valueerror(page: int) -> None:
         region.msync(0x4000)
 
 
-def test_msync_of_a_hole_raises_enomem(page: int) -> None:
+def test_msync_over_a_hole_raises_valueerror(page: int) -> None:
+    # The kernel may have placed another mapping in the hole: never touch it.
     with rawmmap.map_anonymous(2 * page) as region:
         region.munmap(page, page)
-        with pytest.raises(OSError):
+        with pytest.raises(ValueError, match="unmapped"):
             region.msync(SyncFlag.ASYNC)
 
 
