@@ -30,6 +30,9 @@ import pytest
 from rawmmap import _libc
 
 __all__ = [
+    "GUEST_SPACE_IS_RESERVED",
+    "MADVISE_IS_EMULATED",
+    "MLOCK2_IS_MISSING",
     "POINTER_BITS",
     "QEMU_USER",
     "cpu_family",
@@ -88,6 +91,32 @@ def under_qemu_user() -> bool:
 QEMU_USER = under_qemu_user()
 
 
-def skip_under_qemu_user(reason: str) -> pytest.MarkDecorator:
-    """Skip a test under qemu-user, saying what qemu does not emulate."""
-    return pytest.mark.skipif(QEMU_USER, reason=f"qemu-user: {reason}")
+def skip_under_qemu_user(
+    reason: str, *, pointer_bits: Optional[int] = None
+) -> pytest.MarkDecorator:
+    """Skip a test under qemu-user, saying what qemu does not emulate.
+
+    Args:
+        reason: what qemu-user does instead of passing the call through.
+        pointer_bits: skip only for guests of this pointer width (32: the
+            gap concerns 32-bit guests alone).
+    """
+    applies = QEMU_USER and (pointer_bits is None or pointer_bits == POINTER_BITS)
+    return pytest.mark.skipif(applies, reason=f"qemu-user: {reason}")
+
+
+#: Skip reasons for what qemu-user 7.2 (Debian bookworm) does not pass through.
+#: Each names the qemu source that answers the call instead of the kernel.
+MADVISE_IS_EMULATED = (
+    "qemu-user 7.2 answers madvise(2) itself and returns 0 for any advice "
+    "(linux-user/mmap.c target_madvise), so the kernel's EINVAL never reaches the guest"
+)
+MLOCK2_IS_MISSING = (
+    "qemu-user 7.2 does not implement the mlock2 syscall (ENOSYS), which glibc "
+    "reports as EINVAL for a nonzero flag such as MLOCK_ONFAULT"
+)
+GUEST_SPACE_IS_RESERVED = (
+    "qemu-user reserves a 32-bit guest's whole address space in the host "
+    "(reserved_va), so an unmapped guest range is still mapped and msync/mprotect "
+    "on it succeed instead of failing with ENOMEM"
+)
