@@ -3,7 +3,8 @@
 ``rawmmap.mmap``, ``map_file`` and ``map_anonymous`` return a ``Region``:
 one mapping with checked, protection-aware access, explicit ``munmap``,
 ``msync``, ``mprotect``, ``madvise``, ``mlock``, ``mincore`` and ``mremap``,
-and zero-copy views. ``rawmmap.raw`` holds the same calls on integer
+and zero-copy views. ``map_shared_memory`` and ``map_memfd`` (from
+``rawmmap.shm``) share memory between processes. ``rawmmap.raw`` holds the same calls on integer
 addresses with the kernel's own semantics. ``python -m rawmmap probe``
 reports what this kernel does with mappings.
 """
@@ -13,26 +14,33 @@ from __future__ import annotations
 from rawmmap import raw
 from rawmmap.flags import Advice, MapFlag, MlockAllFlag, MlockFlag, Prot, RemapFlag, SyncFlag
 from rawmmap.region import ProtectionError, Region, map_anonymous, map_file, mmap, page_size
+from rawmmap.shm import MemoryFile, Seal, map_memfd, map_shared_memory, shm_open, shm_unlink
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Advice",
     "MapFlag",
+    "MemoryFile",
     "MlockAllFlag",
     "MlockFlag",
     "Prot",
     "ProtectionError",
     "Region",
     "RemapFlag",
+    "Seal",
     "SyncFlag",
     "map_anonymous",
     "map_file",
+    "map_memfd",
+    "map_shared_memory",
     "mlockall",
     "mmap",
     "munlockall",
     "page_size",
     "raw",
+    "shm_open",
+    "shm_unlink",
 ]
 
 

@@ -17,11 +17,13 @@ import ctypes
 import operator
 import os
 import sys
+import types
 from typing import Callable, Dict, NoReturn, Optional, Protocol, Sequence, Tuple, cast
 
 __all__ = [
     "HAS_MLOCK2",
     "HAS_MREMAP",
+    "LAZY_PROTOTYPES",
     "MAP_FAILED",
     "MMAP_SYMBOL",
     "OFF_T_BITS",
@@ -30,6 +32,8 @@ __all__ = [
     "check_range",
     "counted_view",
     "describe_call",
+    "has_shm",
+    "lazy_function",
     "madvise",
     "memory_view",
     "mincore",
@@ -45,7 +49,10 @@ __all__ = [
     "munmap",
     "page_size",
     "read_memory",
+    "resolve_symbol",
     "select_mmap",
+    "shm_open",
+    "shm_unlink",
     "write_memory",
 ]
 
@@ -196,8 +203,17 @@ PROTOTYPES: Dict[str, Tuple[object, Sequence[object], bool]] = {
 }
 
 
-def _apply_prototypes(library: ctypes.CDLL) -> Dict[str, _ForeignFunction]:
+def _build_ffi(library: ctypes.CDLL) -> Dict[str, _ForeignFunction]:
+    """Apply the prototype table and publish the functions as ``rawmmap._ffi``.
+
+    ``rawmmap._ffi`` is a module made here at import, not a file: one
+    attribute per C function, with its prototype applied. The mmap symbol in
+    use (mmap or mmap64) is published as ``mmap``. Its Python signatures are
+    declared in ``stubs/rawmmap/_ffi.pyi``, which stubtest checks against
+    this module, so the table and the types cannot drift apart.
+    """
     functions: Dict[str, _ForeignFunction] = {}
+    module = types.ModuleType("rawmmap._ffi", _build_ffi.__doc__)
     for name, (restype, argtypes, required) in PROTOTYPES.items():
         try:
             function = cast(_ForeignFunction, getattr(library, name))
@@ -208,28 +224,21 @@ def _apply_prototypes(library: ctypes.CDLL) -> Dict[str, _ForeignFunction]:
         function.restype = restype
         function.argtypes = tuple(argtypes)
         functions[name] = function
+        setattr(module, "mmap" if name == MMAP_SYMBOL else name, function)
+    sys.modules[module.__name__] = module
     return functions
 
 
-#: The foreign functions, with their prototypes applied (tests inspect them).
-FUNCTIONS = _apply_prototypes(_library)
+#: The foreign functions by C name, with their prototypes applied (tests
+#: inspect their ``restype`` and ``argtypes``).
+FUNCTIONS = _build_ffi(_library)
+
+from rawmmap import _ffi  # noqa: E402 - made by _build_ffi just above
 
 #: mremap(2) exists (Linux).
 HAS_MREMAP = "mremap" in FUNCTIONS
 #: mlock2(2) exists (Linux 4.4 with glibc 2.27 or musl 1.1.20).
 HAS_MLOCK2 = "mlock2" in FUNCTIONS
-
-_mmap = FUNCTIONS[MMAP_SYMBOL]
-_munmap = FUNCTIONS["munmap"]
-_msync = FUNCTIONS["msync"]
-_mprotect = FUNCTIONS["mprotect"]
-_madvise = FUNCTIONS["madvise"]
-_mlock = FUNCTIONS["mlock"]
-_munlock = FUNCTIONS["munlock"]
-_mlockall = FUNCTIONS["mlockall"]
-_munlockall = FUNCTIONS["munlockall"]
-_mincore = FUNCTIONS["mincore"]
-_sysconf = FUNCTIONS["sysconf"]
 
 # ---------------------------------------------------------------- arguments
 
@@ -240,6 +249,10 @@ _RANGES = {
     "int": (-(1 << (_INT_BITS - 1)), (1 << (_INT_BITS - 1)) - 1),
     "unsigned int": (0, (1 << _INT_BITS) - 1),
     "off_t": (-(1 << (OFF_T_BITS - 1)), (1 << (OFF_T_BITS - 1)) - 1),
+    # mode_t is unsigned int on Linux and the BSDs but uint16_t on macOS; the
+    # permission and set-id bits (0o7777) are all that shm_open(3) reads, and
+    # they fit both.
+    "mode_t": (0, 0o7777),
 }
 
 
@@ -251,7 +264,7 @@ def check_range(call: str, name: str, value: object, ctype: str) -> int:
         name: the argument's name, for the message.
         value: an int, or an object with ``__index__`` (a bool is refused).
         ctype: one of ``"void *"``, ``"size_t"``, ``"int"``,
-            ``"unsigned int"``, ``"off_t"``.
+            ``"unsigned int"``, ``"off_t"``, ``"mode_t"`` (permission bits).
 
     Raises:
         TypeError: ``value`` is not an integer (floats, strings, bools, None).
@@ -291,6 +304,11 @@ def _address_argument(value: int) -> Optional[int]:
     return value or None
 
 
+def _check_status(status: int, call: str, arguments: Sequence[Tuple[str, object]]) -> None:
+    if status != 0:
+        _raise_errno(call, arguments)
+
+
 # ---------------------------------------------------------------- the calls
 
 
@@ -313,7 +331,7 @@ def mmap(  # noqa: PLR0917 - the C call's six arguments, in its order
     flags = check_range("mmap", "flags", flags, "int")
     fd = check_range("mmap", "fd", fd, "int")
     offset = check_range("mmap", "offset", offset, "off_t")
-    result = cast(Optional[int], _mmap(_address_argument(addr), length, prot, flags, fd, offset))
+    result = _ffi.mmap(_address_argument(addr), length, prot, flags, fd, offset)
     if result == MAP_FAILED:
         _raise_errno(
             MMAP_SYMBOL,
@@ -330,26 +348,21 @@ def mmap(  # noqa: PLR0917 - the C call's six arguments, in its order
     return result or 0
 
 
-def _checked_int_call(
-    call: str,
-    function: _ForeignFunction,
-    arguments: Sequence[Tuple[str, object, str]],
-) -> None:
-    values = [check_range(call, name, value, ctype) for name, value, ctype in arguments]
-    passed: list[Optional[int]] = list(values)
-    if arguments and arguments[0][2] == "void *":
-        passed[0] = _address_argument(values[0])
-    if cast(int, function(*passed)) != 0:
-        _raise_errno(call, [(name, value) for (name, _, _), value in zip(arguments, values)])
+def _address_and_length(call: str, addr: int, length: int) -> Tuple[int, int]:
+    return check_range(call, "addr", addr, "void *"), check_range(call, "length", length, "size_t")
 
 
 def munmap(addr: int, length: int) -> None:
     """Remove a mapping with munmap(2).
 
+    Unmapping a range with nothing mapped is not an error (POSIX).
+
     Raises:
         OSError: EINVAL (addr not page aligned, length 0).
     """
-    _checked_int_call("munmap", _munmap, (("addr", addr, "void *"), ("length", length, "size_t")))
+    addr, length = _address_and_length("munmap", addr, length)
+    status = _ffi.munmap(_address_argument(addr), length)
+    _check_status(status, "munmap", (("addr", addr), ("length", length)))
 
 
 def msync(addr: int, length: int, flags: int) -> None:
@@ -359,25 +372,23 @@ def msync(addr: int, length: int, flags: int) -> None:
         OSError: EINVAL (unaligned addr, bad flags, SYNC with ASYNC), ENOMEM
             (the range is not mapped), EBUSY (INVALIDATE over locked pages).
     """
-    _checked_int_call(
-        "msync",
-        _msync,
-        (("addr", addr, "void *"), ("length", length, "size_t"), ("flags", flags, "int")),
-    )
+    addr, length = _address_and_length("msync", addr, length)
+    flags = check_range("msync", "flags", flags, "int")
+    status = _ffi.msync(_address_argument(addr), length, flags)
+    _check_status(status, "msync", (("addr", addr), ("length", length), ("flags", flags)))
 
 
 def mprotect(addr: int, length: int, prot: int) -> None:
     """Change the protection of pages with mprotect(2).
 
     Raises:
-        OSError: EACCES (e.g. WRITE on a shared mapping of a read-only
-            file), EINVAL, ENOMEM (the range is not mapped).
+        OSError: EACCES (e.g. WRITE on a shared mapping of a file opened
+            read-only), EINVAL, ENOMEM (the range is not mapped).
     """
-    _checked_int_call(
-        "mprotect",
-        _mprotect,
-        (("addr", addr, "void *"), ("length", length, "size_t"), ("prot", prot, "int")),
-    )
+    addr, length = _address_and_length("mprotect", addr, length)
+    prot = check_range("mprotect", "prot", prot, "int")
+    status = _ffi.mprotect(_address_argument(addr), length, prot)
+    _check_status(status, "mprotect", (("addr", addr), ("length", length), ("prot", prot)))
 
 
 def madvise(addr: int, length: int, advice: int) -> None:
@@ -386,11 +397,10 @@ def madvise(addr: int, length: int, advice: int) -> None:
     Raises:
         OSError: EINVAL (unknown advice, unaligned addr), ENOMEM, EPERM, EAGAIN.
     """
-    _checked_int_call(
-        "madvise",
-        _madvise,
-        (("addr", addr, "void *"), ("length", length, "size_t"), ("advice", advice, "int")),
-    )
+    addr, length = _address_and_length("madvise", addr, length)
+    advice = check_range("madvise", "advice", advice, "int")
+    status = _ffi.madvise(_address_argument(addr), length, advice)
+    _check_status(status, "madvise", (("addr", addr), ("length", length), ("advice", advice)))
 
 
 def mlock(addr: int, length: int) -> None:
@@ -399,7 +409,9 @@ def mlock(addr: int, length: int) -> None:
     Raises:
         OSError: ENOMEM (over RLIMIT_MEMLOCK or not mapped), EPERM, EAGAIN.
     """
-    _checked_int_call("mlock", _mlock, (("addr", addr, "void *"), ("length", length, "size_t")))
+    addr, length = _address_and_length("mlock", addr, length)
+    status = _ffi.mlock(_address_argument(addr), length)
+    _check_status(status, "mlock", (("addr", addr), ("length", length)))
 
 
 def mlock2(addr: int, length: int, flags: int) -> None:
@@ -409,14 +421,12 @@ def mlock2(addr: int, length: int, flags: int) -> None:
         NotImplementedError: the C library has no mlock2.
         OSError: as for mlock, and EINVAL for unknown flags.
     """
-    function = FUNCTIONS.get("mlock2")
-    if function is None:
+    addr, length = _address_and_length("mlock2", addr, length)
+    flags = check_range("mlock2", "flags", flags, "unsigned int")
+    if not HAS_MLOCK2:
         raise NotImplementedError("mlock2 is not available in this C library")
-    _checked_int_call(
-        "mlock2",
-        function,
-        (("addr", addr, "void *"), ("length", length, "size_t"), ("flags", flags, "unsigned int")),
-    )
+    status = _ffi.mlock2(_address_argument(addr), length, flags)
+    _check_status(status, "mlock2", (("addr", addr), ("length", length), ("flags", flags)))
 
 
 def munlock(addr: int, length: int) -> None:
@@ -425,7 +435,9 @@ def munlock(addr: int, length: int) -> None:
     Raises:
         OSError: ENOMEM (the range is not mapped), EINVAL.
     """
-    _checked_int_call("munlock", _munlock, (("addr", addr, "void *"), ("length", length, "size_t")))
+    addr, length = _address_and_length("munlock", addr, length)
+    status = _ffi.munlock(_address_argument(addr), length)
+    _check_status(status, "munlock", (("addr", addr), ("length", length)))
 
 
 def mlockall(flags: int) -> None:
@@ -434,12 +446,13 @@ def mlockall(flags: int) -> None:
     Raises:
         OSError: EINVAL (bad flags), ENOMEM, EPERM.
     """
-    _checked_int_call("mlockall", _mlockall, (("flags", flags, "int"),))
+    flags = check_range("mlockall", "flags", flags, "int")
+    _check_status(_ffi.mlockall(flags), "mlockall", (("flags", flags),))
 
 
 def munlockall() -> None:
     """Unlock every page of the process with munlockall(2)."""
-    _checked_int_call("munlockall", _munlockall, ())
+    _check_status(_ffi.munlockall(), "munlockall", ())
 
 
 def mincore(addr: int, length: int) -> bytes:
@@ -458,13 +471,11 @@ def mincore(addr: int, length: int) -> bytes:
         OSError: EINVAL (unaligned addr), ENOMEM (the range is not mapped),
             EAGAIN.
     """
-    addr = check_range("mincore", "addr", addr, "void *")
-    length = check_range("mincore", "length", length, "size_t")
-    size = page_size()
-    pages = (length + size - 1) // size
+    addr, length = _address_and_length("mincore", addr, length)
+    pages = (length + _PAGE_SIZE - 1) // _PAGE_SIZE
     vector = (ctypes.c_ubyte * max(pages, 1))()
-    if cast(int, _mincore(_address_argument(addr), length, ctypes.addressof(vector))) != 0:
-        _raise_errno("mincore", (("addr", addr), ("length", length)))
+    status = _ffi.mincore(_address_argument(addr), length, ctypes.addressof(vector))
+    _check_status(status, "mincore", (("addr", addr), ("length", length)))
     return bytes(vector)[:pages]
 
 
@@ -478,23 +489,20 @@ def mremap(old_address: int, old_size: int, new_size: int, flags: int, new_addre
         NotImplementedError: the C library has no mremap (not Linux).
         OSError: ENOMEM (cannot grow in place without MAYMOVE), EINVAL, EFAULT.
     """
-    function = FUNCTIONS.get("mremap")
-    if function is None:
-        raise NotImplementedError("mremap is Linux-only; this C library lacks it")
     old_address = check_range("mremap", "old_address", old_address, "void *")
     old_size = check_range("mremap", "old_size", old_size, "size_t")
     new_size = check_range("mremap", "new_size", new_size, "size_t")
     flags = check_range("mremap", "flags", flags, "int")
     new_address = check_range("mremap", "new_address", new_address, "void *")
-    result = cast(
-        Optional[int],
-        function(
-            _address_argument(old_address),
-            old_size,
-            new_size,
-            flags,
-            ctypes.c_void_p(new_address or None),
-        ),
+    if not HAS_MREMAP:
+        raise NotImplementedError("mremap is Linux-only; this C library lacks it")
+    # new_address is passed as an extra, variadic argument (see PROTOTYPES).
+    result = _ffi.mremap(
+        _address_argument(old_address),
+        old_size,
+        new_size,
+        flags,
+        ctypes.c_void_p(new_address or None),
     )
     if result == MAP_FAILED:
         _raise_errno(
@@ -511,7 +519,7 @@ def mremap(old_address: int, old_size: int, new_size: int, flags: int, new_addre
 
 
 def _query_page_size() -> int:
-    size = cast(int, _sysconf(os.sysconf_names["SC_PAGESIZE"]))
+    size = _ffi.sysconf(os.sysconf_names["SC_PAGESIZE"])
     if size <= 0:  # pragma: no cover - sysconf(_SC_PAGESIZE) cannot fail
         _raise_errno("sysconf", (("name", "_SC_PAGESIZE"),))
     return size
@@ -581,3 +589,165 @@ def counted_view(addr: int, length: int, on_release: Callable[[], None]) -> memo
     array = export_type.from_address(addr)
     array._on_release = on_release  # type: ignore[attr-defined]
     return memoryview(array).cast("B")
+
+
+# ---------------------------------------------------------------- shared memory
+#
+# shm_open(3) and shm_unlink(3) are optional and resolved on first use, not at
+# import: most users never call them, and on glibc before 2.34 they live in
+# librt, a second library that would cost every import a dlopen.
+
+#: Where mode_t is passed through ``...``: macOS declares
+#: ``int shm_open(const char *, int, ...)`` in <sys/mman.h>. ctypes prepares a
+#: variadic call (ffi_prep_cif_var) when a call has more arguments than
+#: ``argtypes``, which Apple arm64 needs because it passes variadic arguments
+#: on the stack. The mode is then promoted to unsigned int, which is what
+#: macOS reads with va_arg. (Not tested on macOS from this machine.)
+_SHM_MODE_IS_VARIADIC = sys.platform == "darwin"
+
+#: Prototypes resolved lazily by ``lazy_function``: C name -> (restype, argtypes).
+#: Kept out of ``PROTOTYPES`` so that ``import rawmmap`` never looks for them.
+LAZY_PROTOTYPES: Dict[str, Tuple[object, Sequence[object]]] = {
+    # int shm_open(const char *name, int oflag, mode_t mode);
+    # (POSIX.1-2017; glibc, musl, FreeBSD. macOS: int shm_open(const char *, int, ...);)
+    "shm_open": (
+        ctypes.c_int,
+        (ctypes.c_char_p, ctypes.c_int)
+        if _SHM_MODE_IS_VARIADIC
+        else (ctypes.c_char_p, ctypes.c_int, ctypes.c_uint),
+    ),
+    # int shm_unlink(const char *name);
+    "shm_unlink": (ctypes.c_int, (ctypes.c_char_p,)),
+}
+
+#: The soname of the real-time library, where glibc before 2.34 keeps
+#: shm_open and shm_unlink. Loaded by soname: ctypes.util.find_library would
+#: spawn ldconfig or gcc.
+RT_SONAME = "librt.so.1"
+
+
+def _load_libc() -> Optional[object]:
+    return _library
+
+
+def _load_librt() -> Optional[object]:
+    try:
+        return ctypes.CDLL(RT_SONAME, use_errno=True)
+    except OSError:
+        return None
+
+
+def resolve_symbol(
+    name: str, loaders: Sequence[Callable[[], Optional[object]]]
+) -> Optional[_ForeignFunction]:
+    """Return the first library's ``name`` symbol, asking the loaders in order.
+
+    A loader is only called when every loader before it lacked the symbol,
+    so librt is loaded only where libc does not have the call.
+
+    Args:
+        name: the C symbol.
+        loaders: callables returning a loaded library (or None when it
+            cannot be loaded).
+
+    Returns:
+        The foreign function, prototypes not yet applied; None if no library
+        has it.
+    """
+    for load in loaders:
+        library = load()
+        if library is not None and _has_symbol(library, name):
+            return cast(_ForeignFunction, getattr(library, name))
+    return None
+
+
+_lazy_functions: Dict[str, Optional[_ForeignFunction]] = {}
+
+
+def lazy_function(name: str) -> Optional[_ForeignFunction]:
+    """Resolve a ``LAZY_PROTOTYPES`` call in libc, else librt, and apply its prototype.
+
+    The result is cached. Returns None where neither library has the call.
+    """
+    try:
+        return _lazy_functions[name]
+    except KeyError:
+        pass
+    restype, argtypes = LAZY_PROTOTYPES[name]
+    function = resolve_symbol(name, (_load_libc, _load_librt))
+    if function is not None:
+        function.restype = restype
+        function.argtypes = tuple(argtypes)
+    _lazy_functions[name] = function
+    return function
+
+
+def has_shm() -> bool:
+    """Tell whether the C library (or librt) has shm_open and shm_unlink."""
+    return lazy_function("shm_open") is not None and lazy_function("shm_unlink") is not None
+
+
+def _shm_function(name: str) -> _ForeignFunction:
+    function = lazy_function(name)
+    if function is None:
+        raise NotImplementedError(f"{name} is not available in this C library or in {RT_SONAME}")
+    return function
+
+
+def _check_name(call: str, name: object) -> bytes:
+    # c_char_p would stop at an embedded NUL: the C call would see a shorter
+    # name than the caller gave (a silent truncation).
+    if not isinstance(name, bytes):
+        raise TypeError(f"{call}: name must be bytes, not {type(name).__name__}")
+    if b"\0" in name:
+        raise ValueError(f"{call}: name={name!r} contains a NUL byte")
+    return name
+
+
+def shm_open(name: bytes, oflag: int, mode: int) -> int:
+    """Open or create a POSIX shared memory object with shm_open(3).
+
+    The name is passed as it is: the C library, not this wrapper, decides
+    which names it accepts.
+
+    Args:
+        name: the object's name (bytes without NUL).
+        oflag: ``os.O_RDONLY`` or ``os.O_RDWR``, maybe with ``O_CREAT``,
+            ``O_EXCL``, ``O_TRUNC``.
+        mode: permission bits for a new object, 0..0o7777 (umask applies).
+
+    Returns:
+        A new descriptor (FD_CLOEXEC set, per POSIX).
+
+    Raises:
+        OSError: EEXIST (FileExistsError) with O_CREAT|O_EXCL, ENOENT
+            (FileNotFoundError), EACCES (PermissionError), EINVAL (a bad
+            name), ENAMETOOLONG, EMFILE, ENFILE.
+        NotImplementedError: neither libc nor librt has shm_open.
+        OverflowError, TypeError, ValueError: an argument does not fit.
+    """
+    function = _shm_function("shm_open")
+    name = _check_name("shm_open", name)
+    oflag = check_range("shm_open", "oflag", oflag, "int")
+    mode = check_range("shm_open", "mode", mode, "mode_t")
+    fd = cast(int, function(name, oflag, ctypes.c_uint(mode)))
+    if fd < 0:
+        _raise_errno("shm_open", (("name", name), ("oflag", oflag), ("mode", oct(mode))))
+    return fd
+
+
+def shm_unlink(name: bytes) -> None:
+    """Remove a POSIX shared memory object's name with shm_unlink(3).
+
+    Mappings and descriptors of the object stay valid; the memory is freed
+    when the last of them goes.
+
+    Raises:
+        OSError: ENOENT (FileNotFoundError), EACCES (PermissionError),
+            EINVAL, ENAMETOOLONG.
+        NotImplementedError: neither libc nor librt has shm_unlink.
+    """
+    function = _shm_function("shm_unlink")
+    name = _check_name("shm_unlink", name)
+    if cast(int, function(name)) != 0:
+        _raise_errno("shm_unlink", (("name", name),))

@@ -127,3 +127,63 @@ def test_truncating_prot_raises_before_the_call() -> None:
 def test_describe_call_shows_addresses_in_hex() -> None:
     text = _libc.describe_call("munmap", [("addr", 4096), ("length", 1)])
     assert text == "munmap(addr=0x1000, length=1)"
+
+
+def test_select_mmap_prefers_mmap64_where_exported() -> None:
+    from types import SimpleNamespace
+
+    library = SimpleNamespace(mmap=object(), mmap64=object())
+    assert _libc.select_mmap(library, pointer_bits=32, system="linux") == ("mmap64", 64)
+
+
+def test_select_mmap_refuses_to_guess_off_t_width() -> None:
+    from types import SimpleNamespace
+
+    with pytest.raises(ImportError, match="off_t"):
+        _libc.select_mmap(
+            SimpleNamespace(mmap=object()),
+            pointer_bits=32,
+            system="linux",
+            is_musl=lambda: False,
+        )
+
+
+def test_is_musl_reads_this_process_map() -> None:
+    assert _libc._is_musl() is (b"musl" in Path("/proc/self/maps").read_bytes())
+
+
+def test_mlockall_future_onfault_then_munlockall() -> None:
+    import rawmmap
+    from rawmmap.flags import MlockAllFlag
+
+    if not hasattr(MlockAllFlag, "ONFAULT"):
+        pytest.skip("no MCL_ONFAULT here")
+    try:
+        rawmmap.mlockall(MlockAllFlag.FUTURE | MlockAllFlag.ONFAULT)
+    except PermissionError:
+        pytest.skip("RLIMIT_MEMLOCK forbids mlockall here")
+    finally:
+        rawmmap.munlockall()
+
+
+def test_counted_views_of_many_lengths_recycle_their_types() -> None:
+    calls: list[int] = []
+    address = _libc.mmap(0, 4096, RW, ANON, -1, 0)
+    try:
+        for length in range(1, 80):
+            view = _libc.counted_view(address, length, lambda: calls.append(1))
+            view.release()
+            del view
+        assert len(_libc._export_types) <= 64
+    finally:
+        _libc.munmap(address, 4096)
+    assert len(calls) == 79
+
+
+def test_describe_spells_codes_and_masks() -> None:
+    from rawmmap.flags import Advice, describe
+
+    assert describe(Prot, 0) == "NONE"
+    assert describe(Prot, int(Prot.READ | Prot.WRITE)) == "READ|WRITE"
+    assert describe(Advice, int(Advice.WILLNEED)) == "WILLNEED"
+    assert describe(Advice, 12345) == "12345"

@@ -569,3 +569,18 @@ def test_lock_is_held_per_region_not_globally(page: int) -> None:
         thread.join()
     first.munmap()
     second.munmap()
+
+
+def test_reversed_slice_of_protected_pages_is_checked(page: int) -> None:
+    with rawmmap.map_anonymous(2 * page) as region:
+        region.mprotect(Prot.NONE, page)
+        with pytest.raises(ProtectionError):
+            region[page + 10 : page - 10 : -1]
+        with pytest.raises(ProtectionError):
+            region[page + 3 : page - 1 : -1] = b"abcd"
+        assert region[page - 1 : page - 5 : -1] == bytes(4)
+
+
+def test_protection_outside_the_region_raises_indexerror(page: int) -> None:
+    with rawmmap.map_anonymous(page) as region, pytest.raises(IndexError):
+        region.protection(page)

@@ -1,0 +1,831 @@
+"""The benchmark suite: rawmmap side by side with stdlib mmap, os.pread and C.
+
+Six groups, each timed in interleaved rounds (see ``bench.harness``):
+
+1. import: ``import rawmmap`` against ``import ctypes`` and ``import mmap``
+   in fresh interpreters, and the processes spawned while importing;
+2. read: random 8 B / 4 KiB reads of a cached 64 MiB file;
+3. write: random 8 B / 4 KiB writes, likewise;
+4. scan: a sequential CRC-32 over a cached 256 MiB file;
+5. lifecycle: map + touch one page + unmap;
+6. rawcalls: mprotect, msync(MS_ASYNC), madvise, mincore on one page,
+   from rawmmap and from a C program compiled here.
+
+Run it as ``python -m bench`` from the repository root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import mmap as stdlib_mmap
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence
+
+from bench.harness import Row, Target, interleave, median, render_table, write_chart, write_json
+
+REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPOSITORY not in sys.path:  # pragma: no cover - python -m bench from the root has it
+    sys.path.insert(0, REPOSITORY)
+
+import rawmmap  # noqa: E402  (after the path fix above)
+from rawmmap import raw  # noqa: E402
+
+__all__ = ["Settings", "main", "run"]
+
+MIB = 1 << 20
+PAGE = rawmmap.page_size()
+READ_WRITE = int(rawmmap.Prot.READ | rawmmap.Prot.WRITE)
+
+GROUPS = ("import", "read", "write", "scan", "lifecycle", "rawcalls")
+
+# The budget of ../shared/DESIGN.md and issue 5, as speedups (peer / rawmmap).
+VIEW_VS_MMAP = Target(2.0, ">= 2.00")
+VIEW_VS_SYSCALL = Target(5.0, ">= 5.00")
+NO_SLOWER = Target(1.0, ">= 1.00")
+SCAN_SPEED = Target(0.98, ">= 0.98")
+LIFECYCLE_COST = Target(1 / 1.05, ">= 0.95 (cost <= 1.05x)")
+IMPORT_COST = Target(0.5, ">= 0.50 (cost <= 2x)")
+
+
+@dataclass
+class Settings:
+    """Sizes and repetitions; ``quick()`` gives the smoke-test ones."""
+
+    read_file: int = 64 * MIB
+    scan_file: int = 256 * MIB
+    operations: int = 20000
+    rounds: int = 15
+    scan_rounds: int = 7
+    lifecycle_operations: int = 2000
+    call_operations: int = 20000
+    import_rounds: int = 15
+    quick: bool = False
+
+    @classmethod
+    def quick_settings(cls) -> Settings:
+        """Tiny sizes and few rounds: checks that everything runs, times nothing."""
+        return cls(
+            read_file=MIB,
+            scan_file=2 * MIB,
+            operations=200,
+            rounds=2,
+            scan_rounds=2,
+            lifecycle_operations=20,
+            call_operations=200,
+            import_rounds=2,
+            quick=True,
+        )
+
+
+@dataclass
+class Check:
+    """A counted (not timed) result, shown as a table row."""
+
+    benchmark: str
+    value: int
+    baseline: int
+    target: str
+    met: bool
+
+
+def _row(
+    group: str,
+    benchmark: str,
+    samples: Dict[str, List[float]],
+    ours: str,
+    peer: str,
+    *,
+    target: Optional[Target] = None,
+    note: str = "",
+) -> Row:
+    return Row(
+        group=group,
+        benchmark=benchmark,
+        rawmmap_variant=ours,
+        rawmmap_ns=median(samples[ours]),
+        peer_variant=peer,
+        peer_ns=median(samples[peer]),
+        target=target,
+        note=note,
+        samples={ours: samples[ours], peer: samples[peer]},
+    )
+
+
+def _make_file(path: str, size: int) -> None:
+    """Write ``size`` random bytes and read them back, so the file is cached."""
+    generator = random.Random(size)
+    chunk = (
+        generator.randbytes(min(size, 4 * MIB))
+        if hasattr(generator, "randbytes")
+        else (os.urandom(min(size, 4 * MIB)))
+    )
+    with open(path, "wb") as output:
+        written = 0
+        while written < size:
+            piece = chunk[: size - written]
+            output.write(piece)
+            written += len(piece)
+    with open(path, "rb") as source:
+        while source.read(4 * MIB):
+            pass
+
+
+# ------------------------------------------------------------------ 1. import
+
+
+_IMPORTTIME = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
+
+
+def _import_cost(module: str) -> float:
+    """Run a fresh interpreter; return the cumulative import time of ``module`` in ns."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
+        cwd=REPOSITORY,
+        env=_child_environment(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    for line in result.stderr.splitlines():
+        match = _IMPORTTIME.match(line)
+        if match and match.group(4) == module and len(match.group(3)) == 1:
+            return float(match.group(2)) * 1000.0
+    raise RuntimeError(f"no -X importtime line for {module}: {result.stderr[-500:]}")
+
+
+#: Where the child interpreters keep bytecode (set by ``run``).
+_pycache: List[str] = []
+
+
+def _child_environment() -> Dict[str, str]:
+    """The environment of the timed interpreters: bytecode on, in a private cache.
+
+    An installed package has its .pyc files; without them every import
+    would time the compiler (8 ms of rawmmap's 11 ms here, where
+    PYTHONDONTWRITEBYTECODE=1 is set). The cache lives in the work
+    directory (PYTHONPYCACHEPREFIX) so nothing is written to the tree,
+    and every module is imported once untimed to fill it.
+    """
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = REPOSITORY
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
+    if _pycache:
+        environment["PYTHONPYCACHEPREFIX"] = _pycache[0]
+    return environment
+
+
+def _wall_time(code: str) -> float:
+    """Wall time in ns of a fresh ``python -S -c code`` (no site: less noise)."""
+    command = [sys.executable, "-S", "-c", code]
+    start = time.perf_counter_ns()
+    subprocess.run(command, cwd=REPOSITORY, env=_child_environment(), check=True)
+    return float(time.perf_counter_ns() - start)
+
+
+def bench_import(settings: Settings) -> List[Row]:
+    """Import time of rawmmap, ctypes and mmap in fresh interpreters."""
+    modules = ("rawmmap", "ctypes", "mmap")
+    costs: Dict[str, List[float]] = {module: [] for module in modules}
+    for module in modules:
+        _import_cost(module)  # fills the bytecode cache
+    for round_number in range(settings.import_rounds):
+        shift = round_number % len(modules)
+        for module in modules[shift:] + modules[:shift]:
+            costs[module].append(_import_cost(module))
+    # Wall time of each import minus a bare interpreter started in the same
+    # round, next to it: the difference is paired, round by round.
+    wall_net: Dict[str, List[float]] = {module: [] for module in modules}
+    bare: List[float] = []
+    for round_number in range(settings.import_rounds + 1):
+        shift = round_number % len(modules)
+        for module in modules[shift:] + modules[:shift]:
+            baseline = _wall_time("pass")
+            cost = _wall_time(f"import {module}") - baseline
+            if round_number:  # the first round is the warm-up
+                wall_net[module].append(max(cost, 1.0))
+                bare.append(baseline)
+    return [
+        _row("import", "import (-X importtime)", costs, "rawmmap", "ctypes", target=IMPORT_COST),
+        _row("import", "import (-X importtime)", costs, "rawmmap", "mmap"),
+        _row(
+            "import",
+            "import (wall - bare python)",
+            wall_net,
+            "rawmmap",
+            "ctypes",
+            target=IMPORT_COST,
+            note=f"python -S; bare start ({median(bare) / 1e6:.1f} ms) subtracted per round",
+        ),
+    ]
+
+
+def _count_process_calls(code: str, trace: str) -> int:
+    subprocess.run(
+        [
+            "strace",
+            "-f",
+            "-qq",
+            "-o",
+            trace,
+            "-e",
+            "trace=clone,clone3,fork,vfork,execve",
+            sys.executable,
+            "-c",
+            code,
+        ],
+        cwd=REPOSITORY,
+        env=_child_environment(),
+        check=True,
+        capture_output=True,
+    )
+    with open(trace, encoding="utf-8", errors="replace") as lines:
+        calls = [line for line in lines if re.search(r"\b(clone3?|v?fork|execve)\(", line)]
+    return len(calls)
+
+
+def check_import_processes(workdir: str) -> List[Check]:
+    """Count processes spawned while importing rawmmap (strace, else sys.modules)."""
+    checks = []
+    if shutil.which("strace"):
+        trace = os.path.join(workdir, "strace.txt")
+        try:
+            ours = _count_process_calls("import rawmmap", trace)
+            bare = _count_process_calls("pass", trace)
+        except (subprocess.CalledProcessError, OSError):
+            ours = bare = -1
+        if ours >= 0:
+            checks.append(
+                Check(
+                    "import: processes spawned (strace clone/fork/execve)",
+                    ours - bare,
+                    bare,
+                    "0",
+                    ours - bare == 0,
+                )
+            )
+    probe = (
+        "import sys; before = set(sys.modules); import rawmmap; "
+        "print(sum(name in sys.modules for name in ('subprocess', 'ctypes.util')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=REPOSITORY,
+        env=_child_environment(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = int(result.stdout.strip())
+    checks.append(Check("import: subprocess/ctypes.util loaded", loaded, 0, "0", loaded == 0))
+    return checks
+
+
+# ------------------------------------------------------------ 2. and 3. reads, writes
+
+
+def bench_read(settings: Settings, path: str) -> List[Row]:
+    """Random small reads: Region view, Region slicing/read, mmap slicing, os.pread."""
+    rows: List[Row] = []
+    size = settings.read_file
+    fd = os.open(path, os.O_RDONLY)
+    region = rawmmap.map_file(fd, size)
+    stdlib = stdlib_mmap.mmap(fd, size, access=stdlib_mmap.ACCESS_READ)
+    view = region.view()
+    stdlib_view = memoryview(stdlib)
+    try:
+        zlib.crc32(view)  # fault every page in, in both mappings
+        zlib.crc32(stdlib)
+        generator = random.Random(5)
+        for length in (8, 4096):
+            offsets = [generator.randrange(size - length) for _ in range(settings.operations)]
+            variants = _read_variants(
+                offsets,
+                length,
+                view=view,
+                region=region,
+                stdlib=stdlib,
+                stdlib_view=stdlib_view,
+                fd=fd,
+            )
+            samples = interleave(variants, settings.rounds, settings.operations)
+            name = f"read {length} B"
+            rows += [
+                _row("read", name, samples, "Region view", "mmap slice", target=VIEW_VS_MMAP),
+                _row("read", name, samples, "Region view", "os.pread", target=VIEW_VS_SYSCALL),
+                _row("read", name, samples, "Region slice", "mmap slice", target=NO_SLOWER),
+                _row("read", name, samples, "Region.read", "mmap slice", target=NO_SLOWER),
+                _row(
+                    "read",
+                    name,
+                    samples,
+                    "Region view+bytes()",
+                    "mmap slice",
+                    note="the view slice copied to bytes, as mmap slicing does",
+                ),
+                _row(
+                    "read",
+                    name,
+                    samples,
+                    "Region view",
+                    "memoryview(mmap)",
+                    note="the same zero-copy slicing over the stdlib mapping",
+                ),
+            ]
+        offsets = [generator.randrange(size) for _ in range(settings.operations)]
+        samples = interleave(
+            _index_read_variants(offsets, region, stdlib), settings.rounds, settings.operations
+        )
+        rows.append(
+            _row("read", "read 1 B index", samples, "Region[i]", "mmap[i]", target=NO_SLOWER)
+        )
+    finally:
+        view.release()
+        stdlib_view.release()
+        region.munmap()
+        stdlib.close()
+        os.close(fd)
+    return rows
+
+
+def _read_variants(
+    offsets: Sequence[int],
+    length: int,
+    *,
+    view: memoryview,
+    region: rawmmap.Region,
+    stdlib: stdlib_mmap.mmap,
+    stdlib_view: memoryview,
+    fd: int,
+) -> Dict[str, Callable[[], object]]:
+    # Each variant binds what it uses to locals: the loop then costs the
+    # same in every variant and the difference is the access itself.
+    def region_view() -> None:
+        for offset in offsets:
+            view[offset : offset + length]
+
+    def region_view_bytes() -> None:
+        for offset in offsets:
+            bytes(view[offset : offset + length])
+
+    def region_slice() -> None:
+        for offset in offsets:
+            region[offset : offset + length]
+
+    def region_read() -> None:
+        read = region.read
+        for offset in offsets:
+            read(offset, length)
+
+    def mmap_slice() -> None:
+        for offset in offsets:
+            stdlib[offset : offset + length]
+
+    def mmap_view() -> None:
+        for offset in offsets:
+            stdlib_view[offset : offset + length]
+
+    def pread() -> None:
+        call = os.pread
+        for offset in offsets:
+            call(fd, length, offset)
+
+    return {
+        "Region view": region_view,
+        "mmap slice": mmap_slice,
+        "Region slice": region_slice,
+        "os.pread": pread,
+        "Region.read": region_read,
+        "memoryview(mmap)": mmap_view,
+        "Region view+bytes()": region_view_bytes,
+    }
+
+
+def _index_read_variants(
+    offsets: Sequence[int], region: rawmmap.Region, stdlib: stdlib_mmap.mmap
+) -> Dict[str, Callable[[], object]]:
+    def region_index() -> None:
+        for offset in offsets:
+            region[offset]
+
+    def mmap_index() -> None:
+        for offset in offsets:
+            stdlib[offset]
+
+    return {"Region[i]": region_index, "mmap[i]": mmap_index}
+
+
+def bench_write(settings: Settings, path: str) -> List[Row]:
+    """Random small writes: Region view, Region slicing/write, mmap slicing, os.pwrite."""
+    rows: List[Row] = []
+    size = settings.read_file
+    fd = os.open(path, os.O_RDWR)
+    region = rawmmap.map_file(fd, size, prot=READ_WRITE)
+    stdlib = stdlib_mmap.mmap(fd, size)
+    view = region.view()
+    try:
+        zlib.crc32(view)
+        zlib.crc32(stdlib)
+        generator = random.Random(6)
+        for length in (8, 4096):
+            offsets = [generator.randrange(size - length) for _ in range(settings.operations)]
+            data = bytes(range(256)) * (length // 256) if length >= 256 else b"w" * length
+            samples = interleave(
+                _write_variants(offsets, data, view=view, region=region, stdlib=stdlib, fd=fd),
+                settings.rounds,
+                settings.operations,
+            )
+            name = f"write {length} B"
+            rows += [
+                _row("write", name, samples, "Region view", "mmap slice", target=VIEW_VS_MMAP),
+                _row("write", name, samples, "Region view", "os.pwrite", target=VIEW_VS_SYSCALL),
+                _row("write", name, samples, "Region slice", "mmap slice", target=NO_SLOWER),
+                _row("write", name, samples, "Region.write", "mmap slice", target=NO_SLOWER),
+            ]
+        offsets = [generator.randrange(size) for _ in range(settings.operations)]
+        samples = interleave(
+            _index_write_variants(offsets, region, stdlib), settings.rounds, settings.operations
+        )
+        rows.append(
+            _row("write", "write 1 B index", samples, "Region[i]=", "mmap[i]=", target=NO_SLOWER)
+        )
+    finally:
+        view.release()
+        region.munmap()
+        stdlib.close()
+        os.close(fd)
+    return rows
+
+
+def _write_variants(
+    offsets: Sequence[int],
+    data: bytes,
+    *,
+    view: memoryview,
+    region: rawmmap.Region,
+    stdlib: stdlib_mmap.mmap,
+    fd: int,
+) -> Dict[str, Callable[[], object]]:
+    length = len(data)
+
+    def region_view() -> None:
+        for offset in offsets:
+            view[offset : offset + length] = data
+
+    def region_slice() -> None:
+        for offset in offsets:
+            region[offset : offset + length] = data
+
+    def region_write() -> None:
+        write = region.write
+        for offset in offsets:
+            write(offset, data)
+
+    def mmap_slice() -> None:
+        for offset in offsets:
+            stdlib[offset : offset + length] = data
+
+    def pwrite() -> None:
+        call = os.pwrite
+        for offset in offsets:
+            call(fd, data, offset)
+
+    return {
+        "Region view": region_view,
+        "mmap slice": mmap_slice,
+        "Region slice": region_slice,
+        "os.pwrite": pwrite,
+        "Region.write": region_write,
+    }
+
+
+def _index_write_variants(
+    offsets: Sequence[int], region: rawmmap.Region, stdlib: stdlib_mmap.mmap
+) -> Dict[str, Callable[[], object]]:
+    def region_index() -> None:
+        for offset in offsets:
+            region[offset] = 7
+
+    def mmap_index() -> None:
+        for offset in offsets:
+            stdlib[offset] = 7
+
+    return {"Region[i]=": region_index, "mmap[i]=": mmap_index}
+
+
+# ------------------------------------------------------------------ 4. scan
+
+
+def bench_scan(settings: Settings, path: str) -> List[Row]:
+    """CRC-32 of a whole cached file: map + scan + unmap, or buffered read()."""
+    size = settings.scan_file
+
+    def region_scan() -> None:
+        with rawmmap.map_file(path) as region, region.view() as view:
+            zlib.crc32(view)
+
+    def mmap_scan() -> None:
+        with open(path, "rb") as file:
+            mapping = stdlib_mmap.mmap(file.fileno(), 0, access=stdlib_mmap.ACCESS_READ)
+            with mapping:
+                zlib.crc32(mapping)
+
+    def buffered_scan() -> None:
+        crc = 0
+        with open(path, "rb") as file:
+            while True:
+                chunk = file.read(MIB)
+                if not chunk:
+                    break
+                crc = zlib.crc32(chunk, crc)
+
+    samples = interleave(
+        {"Region view": region_scan, "mmap": mmap_scan, "read(1 MiB)": buffered_scan},
+        settings.scan_rounds,
+        operations=1,
+    )
+    name = f"scan {size // MIB} MiB (crc32)"
+    return [
+        _row("scan", name, samples, "Region view", "mmap", target=SCAN_SPEED),
+        _row("scan", name, samples, "Region view", "read(1 MiB)"),
+    ]
+
+
+# ------------------------------------------------------------------ 5. lifecycle
+
+
+def bench_lifecycle(settings: Settings, path: str) -> List[Row]:
+    """Map one page, touch it, unmap it: Region, stdlib mmap + close, raw calls."""
+    count = settings.lifecycle_operations
+    private_anonymous = int(rawmmap.MapFlag.PRIVATE | rawmmap.MapFlag.ANONYMOUS)
+    shared = int(rawmmap.MapFlag.SHARED)
+    fd = os.open(path, os.O_RDWR)
+    touch = b"\x01"
+
+    def region_anonymous() -> None:
+        map_anonymous = rawmmap.map_anonymous
+        for _ in range(count):
+            region = map_anonymous(PAGE)
+            region[0] = 1
+            region.munmap()
+
+    def mmap_anonymous() -> None:
+        new = stdlib_mmap.mmap
+        for _ in range(count):
+            mapping = new(-1, PAGE, flags=stdlib_mmap.MAP_PRIVATE)
+            mapping[0] = 1
+            mapping.close()
+
+    def raw_anonymous() -> None:
+        for _ in range(count):
+            address = raw.mmap(0, PAGE, READ_WRITE, private_anonymous, -1, 0)
+            raw.write(address, touch)
+            raw.munmap(address, PAGE)
+
+    def region_file() -> None:
+        map_file = rawmmap.map_file
+        for _ in range(count):
+            region = map_file(fd, PAGE, prot=READ_WRITE)
+            region[0] = 1
+            region.munmap()
+
+    def mmap_file() -> None:
+        new = stdlib_mmap.mmap
+        for _ in range(count):
+            mapping = new(fd, PAGE)
+            mapping[0] = 1
+            mapping.close()
+
+    def raw_file() -> None:
+        for _ in range(count):
+            address = raw.mmap(0, PAGE, READ_WRITE, shared, fd, 0)
+            raw.write(address, touch)
+            raw.munmap(address, PAGE)
+
+    try:
+        anonymous = interleave(
+            {"Region": region_anonymous, "mmap+close": mmap_anonymous, "raw": raw_anonymous},
+            settings.rounds,
+            count,
+        )
+        file_backed = interleave(
+            {"Region": region_file, "mmap+close": mmap_file, "raw": raw_file},
+            settings.rounds,
+            count,
+        )
+    finally:
+        os.close(fd)
+    return [
+        _row(
+            "lifecycle",
+            "map+touch+unmap anonymous",
+            anonymous,
+            "Region",
+            "mmap+close",
+            target=LIFECYCLE_COST,
+        ),
+        _row("lifecycle", "map+touch+unmap anonymous", anonymous, "raw", "mmap+close"),
+        _row(
+            "lifecycle",
+            "map+touch+unmap file",
+            file_backed,
+            "Region",
+            "mmap+close",
+            target=LIFECYCLE_COST,
+        ),
+        _row("lifecycle", "map+touch+unmap file", file_backed, "raw", "mmap+close"),
+    ]
+
+
+# ------------------------------------------------------------------ 6. raw calls
+
+
+RAW_CALLS = ("mprotect", "msync", "madvise", "mincore")
+
+
+def _compile_c(workdir: str) -> Optional[str]:
+    compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if compiler is None:
+        return None
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "rawcalls.c")
+    program = os.path.join(workdir, "rawcalls")
+    result = subprocess.run(
+        [compiler, "-O2", "-o", program, source], capture_output=True, text=True, check=False
+    )
+    return program if result.returncode == 0 else None
+
+
+def bench_rawcalls(settings: Settings, workdir: str) -> List[Row]:
+    """ns per call of raw.* and Region.* page calls, against the same calls from C."""
+    count = settings.call_operations
+    region = rawmmap.map_anonymous(PAGE)
+    region[0] = 1
+    address = region.address
+    asynchronous = int(rawmmap.SyncFlag.ASYNC)
+    normal = int(rawmmap.Advice.NORMAL)
+
+    def repeat(call: Callable[[], object]) -> Callable[[], object]:
+        def run() -> None:
+            for _ in range(count):
+                call()
+
+        return run
+
+    python_variants: Dict[str, Callable[[], object]] = {
+        "raw mprotect": repeat(lambda: raw.mprotect(address, PAGE, READ_WRITE)),
+        "raw msync": repeat(lambda: raw.msync(address, PAGE, asynchronous)),
+        "raw madvise": repeat(lambda: raw.madvise(address, PAGE, normal)),
+        "raw mincore": repeat(lambda: raw.mincore(address, PAGE)),
+        "Region.mprotect": repeat(lambda: region.mprotect(READ_WRITE)),
+        "Region.msync": repeat(lambda: region.msync(asynchronous)),
+        "Region.madvise": repeat(lambda: region.madvise(normal)),
+        "Region.mincore": repeat(region.mincore),
+    }
+    program = _compile_c(workdir)
+    c_samples: Dict[str, List[float]] = {f"C {name}": [] for name in RAW_CALLS}
+
+    def run_c() -> None:
+        if program is None:
+            return
+        output = subprocess.run(
+            [program, str(count)], capture_output=True, text=True, check=True
+        ).stdout
+        for line in output.splitlines():
+            name, value = line.split()
+            c_samples[f"C {name}"].append(float(value))
+
+    try:
+        samples = interleave({**python_variants, "C": run_c}, settings.rounds, count, warmup=1)
+    finally:
+        region.munmap()
+    if program is not None:
+        # The C program's warm-up round printed figures too: drop them.
+        samples.update({name: values[-settings.rounds :] for name, values in c_samples.items()})
+    rows = []
+    for name in RAW_CALLS:
+        if program is None:
+            rows.append(
+                _row(
+                    "rawcalls",
+                    f"{name} 1 page",
+                    samples,
+                    f"Region.{name}",
+                    f"raw {name}",
+                    note="no C compiler: C comparison skipped",
+                )
+            )
+            continue
+        for ours in (f"raw {name}", f"Region.{name}"):
+            rows.append(
+                _row(
+                    "rawcalls",
+                    f"{name} 1 page",
+                    samples,
+                    ours,
+                    f"C {name}",
+                    note="speedup below 1 is the Python + ctypes cost over C",
+                )
+            )
+    return rows
+
+
+# ------------------------------------------------------------------ the command
+
+
+def _render_checks(checks: Sequence[Check]) -> str:
+    return "\n".join(
+        f"| {check.benchmark} | {check.value} | bare python: {check.baseline} | - "
+        f"| {check.target} | {'yes' if check.met else 'NO'} |"
+        for check in checks
+    )
+
+
+def run(settings: Settings, groups: Sequence[str], workdir: str) -> tuple[List[Row], List[Check]]:
+    """Run the chosen benchmark groups; return the timed rows and the checks."""
+    rows: List[Row] = []
+    checks: List[Check] = []
+    _pycache[:] = [os.path.join(workdir, "pycache")]
+    read_file = os.path.join(workdir, "read.bin")
+    scan_file = os.path.join(workdir, "scan.bin")
+    if {"read", "write", "lifecycle"} & set(groups):
+        _make_file(read_file, settings.read_file)
+    for group in groups:
+        print(f"# {group} ...", file=sys.stderr, flush=True)
+        if group == "import":
+            rows += bench_import(settings)
+            checks += check_import_processes(workdir)
+        elif group == "read":
+            rows += bench_read(settings, read_file)
+        elif group == "write":
+            rows += bench_write(settings, read_file)
+        elif group == "scan":
+            _make_file(scan_file, settings.scan_file)
+            try:
+                rows += bench_scan(settings, scan_file)
+            finally:
+                os.unlink(scan_file)
+        elif group == "lifecycle":
+            rows += bench_lifecycle(settings, read_file)
+        elif group == "rawcalls":
+            rows += bench_rawcalls(settings, workdir)
+    return rows, checks
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Parse the command line, run the benchmarks, print the table, write the files."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="rawmmap against stdlib mmap, os.pread and C, in interleaved rounds.",
+    )
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
+    parser.add_argument(
+        "--out",
+        default=os.path.join(REPOSITORY, "bench-results"),
+        help="directory for results.json, table.md and speedups.png (default: bench-results/)",
+    )
+    parser.add_argument(
+        "--only", nargs="+", choices=GROUPS, default=list(GROUPS), help="groups to run"
+    )
+    parser.add_argument("--no-chart", action="store_true", help="do not draw the PNG chart")
+    arguments = parser.parse_args(argv)
+    settings = Settings.quick_settings() if arguments.quick else Settings()
+    os.makedirs(arguments.out, exist_ok=True)
+    workdir = tempfile.mkdtemp(prefix="rawmmap-bench-")
+    try:
+        rows, checks = run(settings, arguments.only, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    table = render_table(rows)
+    if checks:
+        table += "\n" + _render_checks(checks)
+    print(table)
+    print(
+        "\nspeedup = peer time / rawmmap time (above 1: rawmmap faster); medians of "
+        f"{settings.rounds} interleaved rounds"
+        + (" (quick mode: sizes too small to mean anything)" if settings.quick else "")
+    )
+    with open(os.path.join(arguments.out, "table.md"), "w", encoding="utf-8") as output:
+        output.write(table + "\n")
+    write_json(
+        os.path.join(arguments.out, "results.json"),
+        rows,
+        {
+            **{key: value for key, value in vars(settings).items()},
+            "groups": list(arguments.only),
+            "checks": [vars(check) for check in checks],
+        },
+    )
+    if not arguments.no_chart and rows:
+        problem = write_chart(os.path.join(arguments.out, "speedups.png"), rows)
+        if problem:
+            print(problem, file=sys.stderr)
+    print(f"results in {arguments.out}", file=sys.stderr)
+    return 0

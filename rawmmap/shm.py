@@ -1,0 +1,453 @@
+"""Memory shared between processes: POSIX shared memory objects and memfd.
+
+Two ways to get memory that several processes map with ``MAP_SHARED``:
+
+- A *named* POSIX shared memory object (shm_open(3)): any process that knows
+  the name, and has the permissions, can open and map it. The name lives on
+  until ``shm_unlink``, even after every process has exited (on Linux the
+  objects are files in /dev/shm). ``map_shared_memory`` opens, sizes and
+  maps one as a ``Region`` in one call.
+- An *anonymous* in-memory file (memfd_create(2) on Linux and FreeBSD, an
+  unlinked temporary file elsewhere): it has no name, so it is shared by
+  handing its descriptor to the other process, through ``fork``, inheritance
+  (``subprocess``'s ``pass_fds``), a Unix socket (``socket.send_fds``), or on
+  Linux by opening ``/proc/<pid>/fd/<fd>``. ``MemoryFile`` holds the
+  descriptor and a ``Region`` over it, and can seal the file (fcntl(2)
+  ``F_ADD_SEALS``) where the kernel supports that.
+
+Stores into a shared mapping are seen by the other processes, but CPython
+gives no atomic operations and no memory fences: synchronise with something
+that does, such as a pipe, a socket or a ``multiprocessing`` lock (the
+system calls behind them order memory). See ``examples/shared_counter.py``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+import warnings
+import weakref
+from typing import Optional, Union
+
+from rawmmap import _libc
+from rawmmap.flags import MapFlag, Prot
+from rawmmap.region import Region
+
+try:
+    import fcntl as _fcntl
+except ImportError:  # pragma: no cover - every POSIX Python has fcntl
+    _fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "HAS_MEMFD",
+    "HAS_SEALING",
+    "NAME_MAX",
+    "MemoryFile",
+    "Seal",
+    "check_shm_name",
+    "has_shm",
+    "map_memfd",
+    "map_shared_memory",
+    "shm_open",
+    "shm_unlink",
+]
+
+#: The longest name component POSIX systems accept (NAME_MAX, 255 bytes on
+#: Linux, macOS and FreeBSD). Some systems allow less for shared memory
+#: names (macOS: PSHMNAMLEN, 31 bytes) and answer ENAMETOOLONG.
+NAME_MAX = 255
+
+#: ``os.memfd_create`` exists (Linux 3.17 with glibc 2.27, FreeBSD 13).
+HAS_MEMFD = hasattr(os, "memfd_create")
+
+#: The fcntl module has ``F_ADD_SEALS`` and ``F_GET_SEALS`` (Linux 3.17, FreeBSD 13).
+HAS_SEALING = _fcntl is not None and hasattr(_fcntl, "F_ADD_SEALS")
+
+#: A name: str (encoded with the file system encoding) or bytes.
+Name = Union[str, bytes]
+
+
+def has_shm() -> bool:
+    """Tell whether shm_open(3) and shm_unlink(3) are available (libc or librt)."""
+    return _libc.has_shm()
+
+
+class Seal(enum.IntFlag):
+    """File seals of fcntl(2) ``F_ADD_SEALS``/``F_GET_SEALS``, from the fcntl module.
+
+    A member exists only where the fcntl module has the constant. Seals
+    apply to the file, so they bind every process that holds a descriptor
+    of it; they can only be added, never removed.
+    """
+
+    if _fcntl is not None and hasattr(_fcntl, "F_SEAL_SEAL"):
+        #: No further seals may be added.
+        SEAL = _fcntl.F_SEAL_SEAL
+    if _fcntl is not None and hasattr(_fcntl, "F_SEAL_SHRINK"):
+        #: The file may not shrink (ftruncate to a smaller size fails with EPERM).
+        SHRINK = _fcntl.F_SEAL_SHRINK
+    if _fcntl is not None and hasattr(_fcntl, "F_SEAL_GROW"):
+        #: The file may not grow (ftruncate or write past the end fails with EPERM).
+        GROW = _fcntl.F_SEAL_GROW
+    if _fcntl is not None and hasattr(_fcntl, "F_SEAL_WRITE"):
+        #: The contents may not change; adding it fails with EBUSY while a
+        #: writable shared mapping exists, and afterwards a writable shared
+        #: mmap fails with EPERM.
+        WRITE = _fcntl.F_SEAL_WRITE
+
+
+# ------------------------------------------------------------ named objects
+
+
+def check_shm_name(name: object) -> bytes:
+    """Check a shared memory object name and return it as bytes.
+
+    POSIX (shm_open(3)) says a portable name starts with a slash and has no
+    other slash; Linux C libraries answer EINVAL otherwise. The rules are
+    checked here so that the error says which one was broken.
+
+    Raises:
+        TypeError: ``name`` is neither str nor bytes.
+        ValueError: the name is empty, does not start with '/', holds
+            another '/', is '/', '/.' or '/..', holds a NUL byte, or is
+            longer than NAME_MAX (255) bytes after the slash.
+    """
+    if isinstance(name, str):
+        encoded = os.fsencode(name)
+    elif isinstance(name, bytes):
+        encoded = name
+    else:
+        raise TypeError(f"a shared memory name must be str or bytes, not {type(name).__name__}")
+    if not encoded:
+        raise ValueError("a shared memory name must not be empty")
+    if b"\0" in encoded:
+        raise ValueError(f"a shared memory name must not contain a NUL byte: {name!r}")
+    if not encoded.startswith(b"/"):
+        raise ValueError(f"a shared memory name must start with '/': {name!r}")
+    rest = encoded[1:]
+    if b"/" in rest:
+        raise ValueError(f"a shared memory name must have no '/' after the first: {name!r}")
+    if rest in (b"", b".", b".."):
+        raise ValueError(f"a shared memory name needs a name after the '/': {name!r}")
+    if len(rest) > NAME_MAX:
+        raise ValueError(
+            f"a shared memory name must be at most {NAME_MAX} bytes after the '/', not {len(rest)}"
+        )
+    return encoded
+
+
+def shm_open(
+    name: Name,
+    *,
+    create: bool = False,
+    exclusive: bool = False,
+    truncate: bool = False,
+    readonly: bool = False,
+    mode: int = 0o600,
+) -> int:
+    """Open, or create, a named POSIX shared memory object with shm_open(3).
+
+    A new object has size 0: give it a size with ``os.ftruncate`` before
+    mapping it (``map_shared_memory`` does).
+
+    Args:
+        name: '/name' (see ``check_shm_name``).
+        create: O_CREAT: create the object if it does not exist.
+        exclusive: O_EXCL: fail if it exists (needs ``create``).
+        truncate: O_TRUNC: cut an existing object to size 0.
+        readonly: O_RDONLY instead of O_RDWR.
+        mode: permission bits of a new object, 0..0o7777 (the umask applies).
+
+    Returns:
+        A descriptor with FD_CLOEXEC set; close it with ``os.close``.
+
+    Raises:
+        ValueError: a bad name, ``exclusive`` without ``create``, or
+            ``truncate`` with ``readonly`` (POSIX leaves both undefined).
+        FileExistsError: EEXIST, the object exists and ``exclusive`` was given.
+        FileNotFoundError: ENOENT, no such object and no ``create``.
+        PermissionError: EACCES, the object's mode forbids the access.
+        OSError: ENAMETOOLONG or EINVAL where the system's own name rules
+            are stricter; EMFILE, ENFILE.
+        NotImplementedError: the C library has no shm_open.
+    """
+    encoded = check_shm_name(name)
+    if exclusive and not create:
+        raise ValueError("exclusive=True needs create=True (O_EXCL without O_CREAT)")
+    if truncate and readonly:
+        raise ValueError("truncate=True needs write access (O_TRUNC with O_RDONLY)")
+    oflag = os.O_RDONLY if readonly else os.O_RDWR
+    if create:
+        oflag |= os.O_CREAT
+    if exclusive:
+        oflag |= os.O_EXCL
+    if truncate:
+        oflag |= os.O_TRUNC
+    return _libc.shm_open(encoded, oflag, mode)
+
+
+def shm_unlink(name: Name) -> None:
+    """Remove the name of a POSIX shared memory object with shm_unlink(3).
+
+    Existing descriptors and mappings stay valid; the memory is freed when
+    the last one goes. A new ``shm_open`` of the name makes a new object.
+
+    Raises:
+        ValueError: a bad name (see ``check_shm_name``).
+        FileNotFoundError: ENOENT, no such object.
+        PermissionError: EACCES.
+        NotImplementedError: the C library has no shm_unlink.
+    """
+    _libc.shm_unlink(check_shm_name(name))
+
+
+def map_shared_memory(
+    name: Name,
+    size: Optional[int] = None,
+    *,
+    create: bool = False,
+    exclusive: bool = False,
+    readonly: bool = False,
+    mode: int = 0o600,
+) -> Region:
+    """Open a named shared memory object, size it if needed, and map it shared.
+
+    The object is mapped with ``MapFlag.SHARED``, so stores are seen by
+    every process that maps it. The descriptor is closed once mapped (the
+    mapping keeps the object alive), so the Region's ``fd`` is stale and it
+    cannot ``mremap`` past its length. The name stays until ``shm_unlink``.
+
+    Args:
+        name: '/name' (see ``check_shm_name``).
+        size: bytes to map. When creating, an object smaller than ``size``
+            (a new one has size 0) is grown to it with ftruncate(2); an
+            existing larger one is never shrunk. Default: the object's size.
+        create: create the object if it does not exist (``size`` is then
+            required).
+        exclusive: fail with FileExistsError if it exists (needs ``create``).
+            If mapping then fails, the new object is unlinked again.
+        readonly: open O_RDONLY and map ``Prot.READ`` only.
+        mode: permission bits of a new object.
+
+    Raises:
+        ValueError: bad arguments, or ``size`` larger than an existing
+            object that is not being created (pages past its end would
+            raise SIGBUS).
+        FileExistsError, FileNotFoundError, PermissionError, OSError: as
+            for ``shm_open``; ENOSPC or EFBIG from ftruncate.
+    """
+    if size is not None:
+        size = _libc.check_range("map_shared_memory", "size", size, "off_t")
+        if size <= 0:
+            raise ValueError(f"size must be positive, not {size}")
+    elif create:
+        raise ValueError("create=True needs a size (a new object is empty)")
+    if create and readonly:
+        raise ValueError("create=True needs write access to size the object; drop readonly")
+    fd = shm_open(name, create=create, exclusive=exclusive, readonly=readonly, mode=mode)
+    try:
+        current = os.fstat(fd).st_size
+        if size is None:
+            if current == 0:
+                raise ValueError(f"shared memory object {name!r} is empty: nothing to map")
+            size = current
+        elif create and current < size:
+            os.ftruncate(fd, size)
+        prot = Prot.READ if readonly else Prot.READ | Prot.WRITE
+        return Region(size, prot, MapFlag.SHARED, fd, 0)
+    except BaseException:
+        if exclusive:
+            # We made this object: do not leave it behind.
+            shm_unlink(name)
+        raise
+    finally:
+        os.close(fd)
+
+
+# ------------------------------------------------------------ anonymous files
+
+
+def _close_descriptor(fd: int, description: str) -> None:
+    warnings.warn(
+        f"unclosed {description}: call close() or use a with block",
+        ResourceWarning,
+        stacklevel=2,
+    )
+    with contextlib.suppress(OSError):
+        os.close(fd)
+
+
+class MemoryFile:
+    """An anonymous in-memory file and a shared mapping of it.
+
+    Made with memfd_create(2) where ``os.memfd_create`` exists, else with
+    a temporary file that is unlinked at once (nothing else can open it by
+    name). Share it by passing ``fd`` to another process; that process maps
+    it with ``rawmmap.mmap(size, fd=fd)``. ``close()`` unmaps the region and
+    closes the descriptor; a MemoryFile dropped open is closed by a
+    finalizer with a ResourceWarning.
+    """
+
+    # Class-level defaults, so that close() and repr() work on a half-built object.
+    _fd = -1
+    _region: Optional[Region] = None
+    _is_memfd = False
+    _finalizer: Optional[weakref.finalize[[int, str], MemoryFile]] = None
+
+    def __init__(
+        self,
+        size: int,
+        name: str = "rawmmap",
+        *,
+        sealing: bool = False,
+        memfd: Optional[bool] = None,
+    ) -> None:
+        """Create the file, size it and map it; see ``map_memfd``."""
+        size = _libc.check_range("MemoryFile", "size", size, "off_t")
+        if size <= 0:
+            raise ValueError(f"size must be positive, not {size}")
+        if memfd is None:
+            memfd = HAS_MEMFD
+        if memfd and not HAS_MEMFD:
+            raise NotImplementedError("os.memfd_create is not available on this platform")
+        if sealing and not memfd:
+            raise ValueError("sealing=True needs memfd_create (a temporary file cannot be sealed)")
+        if sealing and not HAS_SEALING:
+            raise NotImplementedError("the fcntl module has no F_ADD_SEALS on this platform")
+        if memfd:
+            flags = os.MFD_CLOEXEC
+            if sealing:
+                flags |= os.MFD_ALLOW_SEALING
+            fd = os.memfd_create(name, flags)
+        else:
+            import tempfile  # only here: it costs the import of rawmmap a few ms
+
+            fd, path = tempfile.mkstemp(prefix=f"{name}-")
+            os.unlink(path)
+        self._fd = fd
+        self._is_memfd = memfd
+        self._finalizer = weakref.finalize(
+            self, _close_descriptor, fd, f"rawmmap.MemoryFile fd={fd}"
+        )
+        try:
+            os.ftruncate(fd, size)
+            self._region = Region(size, Prot.READ | Prot.WRITE, MapFlag.SHARED, fd, 0)
+        except BaseException:
+            self._finalizer.detach()
+            os.close(fd)
+            self._fd = -1
+            raise
+
+    @property
+    def fd(self) -> int:
+        """The file's descriptor (FD_CLOEXEC set; -1 once closed)."""
+        return self._fd
+
+    @property
+    def region(self) -> Region:
+        """The MAP_SHARED, read-write Region over the whole file.
+
+        Raises:
+            ValueError: the MemoryFile is closed.
+        """
+        if self._region is None:
+            raise ValueError("the MemoryFile is closed")
+        return self._region
+
+    @property
+    def is_memfd(self) -> bool:
+        """True for a memfd_create file, False for the temporary-file fallback."""
+        return self._is_memfd
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` has run."""
+        return self._fd < 0
+
+    def add_seals(self, seals: int) -> None:
+        """Add seals to the file with fcntl(F_ADD_SEALS).
+
+        Args:
+            seals: ``Seal`` bits.
+
+        Raises:
+            PermissionError: EPERM, the file was made without ``sealing``
+                or already has ``Seal.SEAL``.
+            OSError: EBUSY for ``Seal.WRITE`` while a writable shared
+                mapping exists (``region`` is one: unmap it first).
+            NotImplementedError: no sealing on this platform.
+        """
+        self._check_sealing()
+        seals = _libc.check_range("add_seals", "seals", seals, "int")
+        _fcntl.fcntl(self._fd, _fcntl.F_ADD_SEALS, seals)
+
+    def seals(self) -> Seal:
+        """Return the file's seals, with fcntl(F_GET_SEALS)."""
+        self._check_sealing()
+        return Seal(_fcntl.fcntl(self._fd, _fcntl.F_GET_SEALS))
+
+    def _check_sealing(self) -> None:
+        if self._fd < 0:
+            raise ValueError("the MemoryFile is closed")
+        if not HAS_SEALING:
+            raise NotImplementedError("the fcntl module has no F_ADD_SEALS on this platform")
+
+    def close(self) -> None:
+        """Unmap the region (if still mapped) and close the descriptor; idempotent.
+
+        Raises:
+            BufferError: a view of the region is alive (nothing is closed).
+        """
+        if self._region is not None:
+            self._region.munmap()
+            self._region = None
+        if self._fd >= 0:
+            if self._finalizer is not None:
+                self._finalizer.detach()
+            fd, self._fd = self._fd, -1
+            os.close(fd)
+
+    def __enter__(self) -> MemoryFile:
+        """Return the MemoryFile itself."""
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the MemoryFile."""
+        self.close()
+
+    def __repr__(self) -> str:
+        """Describe the file."""
+        if self._fd < 0:
+            return "<rawmmap.MemoryFile closed>"
+        kind = "memfd" if self._is_memfd else "unlinked temporary file"
+        length = self._region.length if self._region is not None else 0
+        return f"<rawmmap.MemoryFile fd={self._fd} {kind} size={length}>"
+
+
+def map_memfd(
+    size: int,
+    name: str = "rawmmap",
+    *,
+    sealing: bool = False,
+    memfd: Optional[bool] = None,
+) -> MemoryFile:
+    """Create an anonymous in-memory file of ``size`` bytes and map it shared.
+
+    Args:
+        size: bytes (the file is sized with ftruncate(2) and zero-filled).
+        name: shown in /proc/<pid>/fd as ``memfd:<name>`` (at most 249
+            bytes, memfd_create(2)), or the temporary file's prefix.
+        sealing: MFD_ALLOW_SEALING, so that ``add_seals`` works (needs memfd).
+        memfd: True to require memfd_create, False to use the unlinked
+            temporary file, None (default) for memfd where available.
+
+    Returns:
+        A MemoryFile: ``.fd`` to share, ``.region`` to read and write.
+
+    Raises:
+        NotImplementedError: memfd or sealing asked for but not available.
+        ValueError: ``sealing`` without memfd, a bad size or name.
+        OSError: EMFILE, ENOMEM, ENOSPC.
+    """
+    return MemoryFile(size, name, sealing=sealing, memfd=memfd)
