@@ -30,9 +30,11 @@ import pytest
 from rawmmap import _libc
 
 __all__ = [
+    "FIXED_NOREPLACE_IS_IGNORED",
     "GUEST_SPACE_IS_RESERVED",
     "MADVISE_IS_EMULATED",
     "MLOCK2_IS_MISSING",
+    "OFFSET_IS_TRUNCATED",
     "POINTER_BITS",
     "QEMU_USER",
     "cpu_family",
@@ -102,7 +104,7 @@ def skip_under_qemu_user(
             gap concerns 32-bit guests alone).
     """
     applies = QEMU_USER and (pointer_bits is None or pointer_bits == POINTER_BITS)
-    return pytest.mark.skipif(applies, reason=f"qemu-user: {reason}")
+    return pytest.mark.skipif(applies, reason=reason)
 
 
 #: Skip reasons for what qemu-user 7.2 (Debian bookworm) does not pass through.
@@ -114,6 +116,14 @@ MADVISE_IS_EMULATED = (
 MLOCK2_IS_MISSING = (
     "qemu-user 7.2 does not implement the mlock2 syscall (ENOSYS), which glibc "
     "reports as EINVAL for a nonzero flag such as MLOCK_ONFAULT"
+)
+FIXED_NOREPLACE_IS_IGNORED = (
+    "qemu-user 7.2 does not pass MAP_FIXED_NOREPLACE to the kernel: it takes addr "
+    "as a hint and places the mapping elsewhere instead of failing with EEXIST"
+)
+OFFSET_IS_TRUNCATED = (
+    "qemu-user 7.2 truncates a 32-bit guest's mmap offset to 32 bits (a map at "
+    "5 GiB reads the bytes at 1 GiB); the above-4-GiB offset is proved on native i386"
 )
 GUEST_SPACE_IS_RESERVED = (
     "qemu-user reserves a 32-bit guest's whole address space in the host "

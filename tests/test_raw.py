@@ -18,6 +18,7 @@ from .emulation import (
     GUEST_SPACE_IS_RESERVED,
     MADVISE_IS_EMULATED,
     MLOCK2_IS_MISSING,
+    OFFSET_IS_TRUNCATED,
     QEMU_USER,
     skip_under_qemu_user,
 )
@@ -102,7 +103,7 @@ def test_tail_of_last_page_reads_zero_and_never_reaches_the_file(tmp_path: Path,
 
 def test_offset_above_4_gib_maps_the_right_bytes(tmp_path: Path, page: int) -> None:
     if QEMU_USER and _libc.POINTER_BITS == 32:
-        pytest.skip("qemu-user 7.2 truncates mmap offsets of 32-bit guests to 32 bits")
+        pytest.skip(OFFSET_IS_TRUNCATED)
     offset = (5 << 30) + page
     path = tmp_path / "sparse"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)

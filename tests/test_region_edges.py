@@ -12,6 +12,7 @@ import rawmmap
 from rawmmap import MapFlag, Prot, SyncFlag
 
 from .conftest import RunChild
+from .emulation import GUEST_SPACE_IS_RESERVED, skip_under_qemu_user
 
 RW = Prot.READ | Prot.WRITE
 ANON = MapFlag.PRIVATE | MapFlag.ANONYMOUS
@@ -79,6 +80,7 @@ def test_msync_unknown_flag_bits_raise_valueerror(page: int) -> None:
         region.msync(0x4000)
 
 
+@skip_under_qemu_user(GUEST_SPACE_IS_RESERVED, pointer_bits=32)
 def test_msync_of_a_hole_raises_enomem(page: int) -> None:
     with rawmmap.map_anonymous(2 * page) as region:
         region.munmap(page, page)

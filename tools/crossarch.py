@@ -78,6 +78,7 @@ class Result:
     probe: str = "absent"
     probe_summary: Dict[str, int] = field(default_factory=dict)
     probe_differs: List[str] = field(default_factory=list)
+    probe_informational: List[str] = field(default_factory=list)
 
     @property
     def broken(self) -> bool:
@@ -159,6 +160,11 @@ def _parse_probe(result: Result, output: str) -> None:
         str(check.get("name", "?"))
         for check in checks
         if check.get("verdict") == "differs" and not check.get("informational")
+    ]
+    result.probe_informational = [
+        str(check.get("name", "?"))
+        for check in checks
+        if check.get("verdict") == "differs" and check.get("informational")
     ]
     result.probe = " ".join(f"{key} {value}" for key, value in result.probe_summary.items())
 
@@ -249,6 +255,8 @@ def _cells(result: Result) -> List[str]:
     probe = result.probe
     if result.probe_differs:
         probe += " [differs: " + ", ".join(result.probe_differs) + "]"
+    if result.probe_informational:
+        probe += " [informational: " + ", ".join(result.probe_informational) + "]"
     return [platform, result.how, tests, probe]
 
 
