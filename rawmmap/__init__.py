@@ -12,9 +12,31 @@ reports what this kernel does with mappings.
 from __future__ import annotations
 
 from rawmmap import raw
-from rawmmap.flags import Advice, MapFlag, MlockAllFlag, MlockFlag, Prot, RemapFlag, SyncFlag
 from rawmmap.region import ProtectionError, Region, map_anonymous, map_file, mmap, page_size
-from rawmmap.shm import MemoryFile, Seal, map_memfd, map_shared_memory, shm_open, shm_unlink
+
+# The flag enums and the shared-memory helpers are imported on first use
+# (PEP 562): building them, and importing enum and typing for them, would
+# cost more than the rest of ``import rawmmap`` (see docs/README-bench.md).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from rawmmap.flags import Advice, MapFlag, MlockAllFlag, MlockFlag, Prot, RemapFlag, SyncFlag
+    from rawmmap.shm import MemoryFile, Seal, map_memfd, map_shared_memory, shm_open, shm_unlink
+
+_LAZY = {
+    "Advice": "rawmmap.flags",
+    "MapFlag": "rawmmap.flags",
+    "MlockAllFlag": "rawmmap.flags",
+    "MlockFlag": "rawmmap.flags",
+    "Prot": "rawmmap.flags",
+    "RemapFlag": "rawmmap.flags",
+    "SyncFlag": "rawmmap.flags",
+    "MemoryFile": "rawmmap.shm",
+    "Seal": "rawmmap.shm",
+    "map_memfd": "rawmmap.shm",
+    "map_shared_memory": "rawmmap.shm",
+    "shm_open": "rawmmap.shm",
+    "shm_unlink": "rawmmap.shm",
+}
 
 __version__ = "0.1.0"
 
@@ -59,3 +81,18 @@ def mlockall(flags: int) -> None:
 def munlockall() -> None:
     """Unlock every page of the process with munlockall(2)."""
     raw.munlockall()
+
+
+def __getattr__(name: str) -> object:
+    """Import a flag enum or a shared-memory helper on first use."""
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'rawmmap' has no attribute {name!r}")
+    value: object = getattr(__import__(module_name, fromlist=[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """List the public names, the lazily imported ones included."""
+    return sorted(set(globals()) | set(__all__))

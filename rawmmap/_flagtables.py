@@ -29,6 +29,9 @@ Sources (values carried over, no code); each table names its file:
 
 from __future__ import annotations
 
+import os
+import sys
+
 #: One platform's values: enum name -> {C name without prefix: value}.
 #: (``dict[...]`` is subscriptable at run time from Python 3.9 on.)
 Table = dict[str, dict[str, int]]
@@ -503,3 +506,32 @@ def table_for(system: str, machine: str) -> Table:
     if system.startswith("freebsd"):
         return _merge(_FREEBSD, {})
     raise KeyError(f"{system}/{machine}")
+
+
+_current: Table = {}
+
+
+def current() -> Table:
+    """Return the table of the running platform (built once).
+
+    Raises:
+        ImportError: rawmmap has no table for this platform.
+    """
+    if not _current:
+        try:
+            _current.update(table_for(sys.platform, os.uname().machine))
+        except (KeyError, AttributeError) as error:
+            raise ImportError(
+                f"rawmmap has no flag table for {sys.platform!r} "
+                f"({getattr(os, 'uname', lambda: None)()!r}); it needs a POSIX system "
+                "with mmap (Linux, macOS, FreeBSD)"
+            ) from error
+    return _current
+
+
+def bits(enum_name: str) -> int:
+    """Return the union of every value of one enum's table here."""
+    union = 0
+    for value in current().get(enum_name, {}).values():
+        union |= value
+    return union

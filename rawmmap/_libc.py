@@ -14,11 +14,28 @@ this module.
 from __future__ import annotations
 
 import ctypes
-import operator
 import os
 import sys
 import types
-from typing import Callable, Dict, NoReturn, Optional, Protocol, Sequence, Tuple, cast
+
+# typing is imported for the type checker only: at run time it would cost
+# more than the rest of rawmmap together (see docs/README-bench.md).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, Dict, NoReturn, Optional, Protocol, Sequence, Tuple
+
+    class _ForeignFunction(Protocol):
+        """A foreign function of the C library, as ctypes hands it out.
+
+        Typed here because ctypes' own class for it is private; the calls
+        rawmmap makes through ``rawmmap._ffi`` are typed by its stub.
+        """
+
+        restype: object
+        argtypes: Sequence[object]
+
+        def __call__(self, *arguments: object) -> int: ...
+
 
 __all__ = [
     "HAS_MLOCK2",
@@ -33,6 +50,7 @@ __all__ = [
     "counted_view",
     "describe_call",
     "has_shm",
+    "index",
     "lazy_function",
     "madvise",
     "memory_view",
@@ -63,12 +81,11 @@ if os.name != "posix":  # pragma: no cover - not reachable on a POSIX test host
 POINTER_BITS = ctypes.sizeof(ctypes.c_void_p) * 8
 _SIZE_T_BITS = ctypes.sizeof(ctypes.c_size_t) * 8
 _INT_BITS = ctypes.sizeof(ctypes.c_int) * 8
-_LONG_BITS = ctypes.sizeof(ctypes.c_long) * 8
 
 #: mmap(2) returns MAP_FAILED, ``(void *)-1``, on failure. With
 #: ``restype = c_void_p`` ctypes hands it back as this unsigned integer, never
 #: as -1 (the trap PeachPy fell into).
-MAP_FAILED: int = cast(int, ctypes.c_void_p(-1).value)
+MAP_FAILED: int = ctypes.c_void_p(-1).value or 0
 
 
 def _has_symbol(library: object, name: str) -> bool:
@@ -137,19 +154,6 @@ def select_mmap(
     )
 
 
-class _ForeignFunction(Protocol):
-    """A foreign function of the C library, as ctypes hands it out.
-
-    Typed here because ctypes' own class for it is private and returns
-    ``Any``: every call's result is narrowed with ``cast`` at the call site.
-    """
-
-    restype: object
-    argtypes: Sequence[object]
-
-    def __call__(self, *arguments: object) -> object: ...
-
-
 _library = ctypes.CDLL(None, use_errno=True)
 
 #: The mmap symbol in use and the width of its offset argument.
@@ -216,7 +220,7 @@ def _build_ffi(library: ctypes.CDLL) -> Dict[str, _ForeignFunction]:
     module = types.ModuleType("rawmmap._ffi", _build_ffi.__doc__)
     for name, (restype, argtypes, required) in PROTOTYPES.items():
         try:
-            function = cast(_ForeignFunction, getattr(library, name))
+            function: _ForeignFunction = getattr(library, name)
         except AttributeError:
             if required:
                 raise ImportError(f"the C library has no {name}()") from None
@@ -256,6 +260,20 @@ _RANGES = {
 }
 
 
+def index(value: object) -> int:
+    """Return ``value`` as an exact int, as ``operator.index`` does.
+
+    (rawmmap avoids importing ``operator`` at start-up.) The caller refuses
+    bools and non-integers first.
+    """
+    if type(value) is int:
+        return value
+    result = type(value).__index__(value)  # type: ignore[attr-defined]
+    if not isinstance(result, int):
+        raise TypeError(f"__index__ returned non-int (type {type(result).__name__})")
+    return int(result)
+
+
 def check_range(call: str, name: str, value: object, ctype: str) -> int:
     """Return ``value`` as an int after checking it fits the C type ``ctype``.
 
@@ -271,10 +289,15 @@ def check_range(call: str, name: str, value: object, ctype: str) -> int:
         OverflowError: ``value`` does not fit ``ctype``; ctypes would have
             truncated it silently.
     """
-    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
-        raise TypeError(f"{call}: {name} must be an integer, not {type(value).__name__}")
-    number = operator.index(value)  # type: ignore[arg-type]
     low, high = _RANGES[ctype]
+    if type(value) is int:  # the common case, checked without a call
+        if low <= value <= high:
+            return value
+        number = value
+    elif isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise TypeError(f"{call}: {name} must be an integer, not {type(value).__name__}")
+    else:
+        number = index(value)
     if not low <= number <= high:
         raise OverflowError(
             f"{call}: {name}={number} does not fit the C type {ctype} ({low}..{high})"
@@ -581,10 +604,7 @@ def counted_view(addr: int, length: int, on_release: Callable[[], None]) -> memo
     if export_type is None:
         if len(_export_types) >= 64:
             _export_types.clear()
-        export_type = cast(
-            "type[ctypes.Array[ctypes.c_ubyte]]",
-            type("_CountedArray", (_Export, ctypes.c_ubyte * length), {}),
-        )
+        export_type = type("_CountedArray", (_Export, ctypes.c_ubyte * length), {})
         _export_types[length] = export_type
     array = export_type.from_address(addr)
     array._on_release = on_release  # type: ignore[attr-defined]
@@ -657,7 +677,8 @@ def resolve_symbol(
     for load in loaders:
         library = load()
         if library is not None and _has_symbol(library, name):
-            return cast(_ForeignFunction, getattr(library, name))
+            found: _ForeignFunction = getattr(library, name)
+            return found
     return None
 
 
@@ -730,7 +751,7 @@ def shm_open(name: bytes, oflag: int, mode: int) -> int:
     name = _check_name("shm_open", name)
     oflag = check_range("shm_open", "oflag", oflag, "int")
     mode = check_range("shm_open", "mode", mode, "mode_t")
-    fd = cast(int, function(name, oflag, ctypes.c_uint(mode)))
+    fd = function(name, oflag, ctypes.c_uint(mode))
     if fd < 0:
         _raise_errno("shm_open", (("name", name), ("oflag", oflag), ("mode", oct(mode))))
     return fd
@@ -749,5 +770,5 @@ def shm_unlink(name: bytes) -> None:
     """
     function = _shm_function("shm_unlink")
     name = _check_name("shm_unlink", name)
-    if cast(int, function(name)) != 0:
+    if function(name) != 0:
         _raise_errno("shm_unlink", (("name", name),))

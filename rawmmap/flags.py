@@ -22,8 +22,6 @@ empty there.
 from __future__ import annotations
 
 import enum
-import os
-import sys
 
 from rawmmap import _flagtables
 
@@ -40,15 +38,8 @@ __all__ = [
     "known_bits",
 ]
 
-try:
-    #: The flag table of the running platform (see ``rawmmap._flagtables``).
-    PLATFORM_TABLE: _flagtables.Table = _flagtables.table_for(sys.platform, os.uname().machine)
-except (KeyError, AttributeError) as error:  # pragma: no cover - other OS
-    raise ImportError(
-        f"rawmmap has no flag table for {sys.platform!r} on "
-        f"{getattr(os, 'uname', lambda: None)()!r}; it needs a POSIX system "
-        "with mmap (Linux, macOS, FreeBSD)"
-    ) from error
+#: The flag table of the running platform (see ``rawmmap._flagtables``).
+PLATFORM_TABLE: _flagtables.Table = _flagtables.current()
 
 _PROT = PLATFORM_TABLE["Prot"]
 _MAP = PLATFORM_TABLE["MapFlag"]

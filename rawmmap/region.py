@@ -15,20 +15,31 @@ the file, raises SIGBUS.
 
 from __future__ import annotations
 
-import contextlib
+import _thread
+import _weakref
 import errno as _errno
 import gc
-import operator
 import os
 import stat
 import sys
-import threading
-import warnings
-import weakref
-from typing import Iterator, List, Optional, Tuple, Union, overload
 
-from rawmmap import _libc
-from rawmmap.flags import Advice, MapFlag, Prot, SyncFlag, describe, known_bits
+from rawmmap import _flagtables, _libc
+
+# typing, threading, weakref and the flag enums are left out at run time:
+# importing them would cost more than the rest of rawmmap (see
+# docs/README-bench.md). The enums are imported where a method returns one.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Dict, Iterator, List, Optional, Tuple, Union, overload
+
+    from rawmmap.flags import MapFlag, Prot
+
+    #: Anything a file argument may be: a descriptor, an object with
+    #: ``fileno()``, or a path.
+    FileLike = Union[int, "os.PathLike[str]", str, bytes, "os.PathLike[bytes]", object]
+
+    #: Address ranges, (address, length), that a Region still has mapped.
+    _Ranges = List[Tuple[int, int]]
 
 __all__ = [
     "ProtectionError",
@@ -43,40 +54,41 @@ __all__ = [
 _UNMAPPED = -1
 
 _PAGE_SIZE = _libc.page_size()
-_PROT_BITS = known_bits(Prot)
-# Plain ints for the access checks: ``int & Prot.READ`` dispatches to
-# IntFlag.__rand__, Python code in the enum module that builds a new flag
-# (about 0.5 us, half the cost of a small read).
-_READ = int(Prot.READ)
-_WRITE = int(Prot.WRITE)
-_MAP_BITS = known_bits(MapFlag)
-_SYNC_BITS = known_bits(SyncFlag)
+# The flag values as plain ints, from the platform's table: ``int &
+# Prot.READ`` would dispatch to IntFlag.__rand__, Python code in the enum
+# module (about 0.5 us, half the cost of a small read).
+_TABLE = _flagtables.current()
+_PROT_TABLE = _TABLE["Prot"]
+_MAP_TABLE = _TABLE["MapFlag"]
+_SYNC_TABLE = _TABLE["SyncFlag"]
+_ADVICE_TABLE = _TABLE["Advice"]
+_PROT_BITS = _flagtables.bits("Prot")
+_MAP_BITS = _flagtables.bits("MapFlag")
+_SYNC_BITS = _flagtables.bits("SyncFlag")
+_READ = _PROT_TABLE["READ"]
+_WRITE = _PROT_TABLE["WRITE"]
 _MAP_TYPES = tuple(
-    int(getattr(MapFlag, name))
-    for name in ("SHARED", "PRIVATE", "SHARED_VALIDATE")
-    if hasattr(MapFlag, name)
+    _MAP_TABLE[name] for name in ("SHARED", "PRIVATE", "SHARED_VALIDATE") if name in _MAP_TABLE
 )
 _MAP_TYPE_MASK = 0
 for _value in _MAP_TYPES:
     _MAP_TYPE_MASK |= _value
 del _value
-_ANONYMOUS = int(MapFlag.ANONYMOUS)
-_SHARED = int(MapFlag.SHARED)
-_PRIVATE = int(MapFlag.PRIVATE)
-_FIXED = int(MapFlag.FIXED)
-_FIXED_NOREPLACE = int(getattr(MapFlag, "FIXED_NOREPLACE", 0))
+_ANONYMOUS = _MAP_TABLE["ANONYMOUS"]
+_SHARED = _MAP_TABLE["SHARED"]
+_PRIVATE = _MAP_TABLE["PRIVATE"]
+_FIXED = _MAP_TABLE["FIXED"]
+_FIXED_NOREPLACE = _MAP_TABLE.get("FIXED_NOREPLACE", 0)
+_MS_SYNC = _SYNC_TABLE["SYNC"]
+_MS_ASYNC = _SYNC_TABLE["ASYNC"]
 #: madvise codes that change what an access does: Region refuses them.
 _REFUSED_ADVICE = {
-    int(getattr(Advice, name)): name
+    _ADVICE_TABLE[name]: name
     for name in ("HWPOISON", "SOFT_OFFLINE", "GUARD_INSTALL")
-    if hasattr(Advice, name)
+    if name in _ADVICE_TABLE
 }
-_DONTFORK = getattr(Advice, "DONTFORK", None)
-_DOFORK = getattr(Advice, "DOFORK", None)
-
-#: Anything a file argument may be: a descriptor, an object with
-#: ``fileno()``, or a path.
-FileLike = Union[int, "os.PathLike[str]", str, bytes, "os.PathLike[bytes]", object]
+_DONTFORK = _ADVICE_TABLE.get("DONTFORK")
+_DOFORK = _ADVICE_TABLE.get("DOFORK")
 
 
 def page_size() -> int:
@@ -95,18 +107,27 @@ class ProtectionError(PermissionError):
 
 # --------------------------------------------------------------- the finalizer
 #
-# A Region dropped while mapped is unmapped by a weakref.finalize callback.
-# During a cyclic garbage collection CPython runs weakref callbacks *before*
-# the __del__ methods of the same garbage, and such a __del__ may still read
-# a memoryview of the mapping. So while a collection runs, unmapping waits
-# until it ends (gc.callbacks "stop"), when every finalizer has run.
+# A Region dropped while mapped is unmapped by the callback of a weak
+# reference kept in ``_finalizers`` (what weakref.finalize does, without
+# importing weakref). During a cyclic garbage collection CPython runs weakref
+# callbacks *before* the __del__ methods of the same garbage, and such a
+# __del__ may still read a memoryview of the mapping. So while a collection
+# runs, unmapping waits until it ends (gc.callbacks "stop"), when every
+# finalizer has run. At interpreter exit nothing is unmapped: a live view
+# may still be read by a later finalizer, and the kernel reclaims it all.
 
 _collecting = False
 _deferred: List[Tuple[int, int]] = []
 
-#: Address ranges, (address, length), that a Region still has mapped. The
-#: Region updates the list in place, and its finalizer reads it.
-_Ranges = List[Tuple[int, int]]
+#: Live Regions' weak references -> (the ranges they still map, a name).
+#: The Region updates its ranges list in place.
+_finalizers: Dict[_weakref.ref[Region], Tuple[_Ranges, str]] = {}
+
+
+def _on_collected(reference: _weakref.ref[Region]) -> None:
+    entry = _finalizers.pop(reference, None)
+    if entry is not None:
+        _finalize(*entry)
 
 
 def _on_gc(phase: str, info: object) -> None:
@@ -125,11 +146,17 @@ gc.callbacks.append(_on_gc)
 
 def _release(address: int, length: int) -> None:
     # munmap of a range this process mapped cannot fail; never raise from a finalizer.
-    with contextlib.suppress(OSError):
+    try:  # noqa: SIM105 - contextlib would be one more import at start-up
         _libc.munmap(address, length)
+    except OSError:  # pragma: no cover
+        pass
 
 
 def _finalize(ranges: _Ranges, description: str) -> None:
+    if sys.is_finalizing():  # pragma: no cover - interpreter exit
+        return
+    import warnings
+
     warnings.warn(
         f"unclosed {description}: call munmap() or use a with block",
         ResourceWarning,
@@ -144,13 +171,21 @@ def _finalize(ranges: _Ranges, description: str) -> None:
 
 
 # Regions advised DONTFORK: in a child after fork their pages are gone, so
-# the child's copies must behave as unmapped.
-_dontfork_regions: weakref.WeakSet[Region] = weakref.WeakSet()
+# the child's copies must behave as unmapped. (A set of weak references; a
+# reference compares equal to another of the same live Region.)
+_dontfork_regions: Dict[_weakref.ref[Region], None] = {}
+
+
+def _forget_dontfork(reference: _weakref.ref[Region]) -> None:
+    _dontfork_regions.pop(reference, None)
 
 
 def _after_fork_in_child() -> None:
-    for region in list(_dontfork_regions):
-        region._forget_mapping()
+    for reference in list(_dontfork_regions):
+        region = reference()
+        if region is not None:
+            region._forget_mapping()
+    _dontfork_regions.clear()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -165,7 +200,7 @@ def _index(name: str, value: object) -> int:
         return value
     if isinstance(value, bool) or not hasattr(type(value), "__index__"):
         raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
-    return operator.index(value)  # type: ignore[arg-type]
+    return _libc.index(value)
 
 
 def _round_up(value: int) -> int:
@@ -193,9 +228,17 @@ def _span(start: int, stop: int, step: int) -> Tuple[int, int]:
     return min(indices[0], indices[-1]), max(indices[0], indices[-1]) + 1
 
 
+def _describe_map_flags(flags: int) -> str:
+    from rawmmap.flags import MapFlag, describe
+
+    return describe(MapFlag, flags)
+
+
 def _describe_prot(prot: int) -> str:
     if prot == _UNMAPPED:
         return "unmapped"
+    from rawmmap.flags import Prot, describe
+
     return describe(Prot, prot)
 
 
@@ -222,21 +265,21 @@ class Region:
     _closed = True
     _exports = 0
     _view: Optional[memoryview] = None
-    _finalizer: Optional[weakref.finalize[[_Ranges, str], Region]] = None
+    _reference: Optional[_weakref.ref[Region]] = None
     _file_identity: Optional[Tuple[int, int]] = None
 
     def __init__(
         self,
         length: int,
-        prot: int = Prot.READ | Prot.WRITE,
-        flags: int = MapFlag.SHARED,
+        prot: int = _READ | _WRITE,
+        flags: int = _SHARED,
         fd: int = -1,
         offset: int = 0,
         *,
         addr: Optional[int] = None,
     ) -> None:
         """Map memory with mmap(2); see ``rawmmap.mmap``."""
-        self._lock = threading.RLock()
+        self._lock = _thread.RLock()
         self._ranges: _Ranges = []
         length = _index("length", length)
         prot = _index("prot", prot)
@@ -303,12 +346,8 @@ class Region:
         self._prots = [prot]
         self._ranges.append((address, self._mapped_length))
         self._closed = False
-        self._finalizer = weakref.finalize(
-            self, _finalize, self._ranges, f"rawmmap.Region at {address:#x}"
-        )
-        # At exit a live view may still be read by later finalizers: leave
-        # the mapping to the kernel then.
-        self._finalizer.atexit = False
+        self._reference = _weakref.ref(self, _on_collected)
+        _finalizers[self._reference] = (self._ranges, f"rawmmap.Region at {address:#x}")
 
     # ------------------------------------------------------------ attributes
 
@@ -326,11 +365,15 @@ class Region:
     @property
     def prot(self) -> Prot:
         """The protection given at creation (``protection()`` tells the current one)."""
+        from rawmmap.flags import Prot
+
         return Prot(self._prot)
 
     @property
     def flags(self) -> MapFlag:
         """The mmap flags given at creation."""
+        from rawmmap.flags import MapFlag
+
         return MapFlag(self._flags)
 
     @property
@@ -367,7 +410,7 @@ class Region:
             return "<rawmmap.Region closed>"
         return (
             f"<rawmmap.Region address={self._address:#x} length={self._length} "
-            f"prot={_describe_prot(self._prot)} flags={describe(MapFlag, self._flags)} "
+            f"prot={_describe_prot(self._prot)} flags={_describe_map_flags(self._flags)} "
             f"fd={self._fd} offset={self._offset}>"
         )
 
@@ -480,6 +523,8 @@ class Region:
             raise IndexError(f"offset {position} is outside the region [0, {self._length})")
         self._check_open()
         for _, _, prot in self._runs(position, position + 1):
+            from rawmmap.flags import Prot
+
             return None if prot == _UNMAPPED else Prot(prot)
         raise IndexError(offset)  # pragma: no cover - checked above
 
@@ -491,11 +536,13 @@ class Region:
 
     # ------------------------------------------------------------ access
 
-    @overload
-    def __getitem__(self, index: int) -> int: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def __getitem__(self, index: slice) -> bytes: ...
+        @overload
+        def __getitem__(self, index: int) -> int: ...
+
+        @overload
+        def __getitem__(self, index: slice) -> bytes: ...
 
     def __getitem__(self, index: Union[int, slice]) -> Union[int, bytes]:
         """Read one byte (an int) or a slice (bytes), like ``bytes``."""
@@ -681,12 +728,10 @@ class Region:
         self._closed = True
         self._view = None
         self._ranges.clear()
-        if self._finalizer is not None:
-            self._finalizer.detach()
+        if self._reference is not None:
+            _finalizers.pop(self._reference, None)
 
-    def msync(
-        self, flags: int = SyncFlag.SYNC, offset: int = 0, length: Optional[int] = None
-    ) -> None:
+    def msync(self, flags: int = _MS_SYNC, offset: int = 0, length: Optional[int] = None) -> None:
         """Flush dirty pages to the file with msync(2).
 
         Args:
@@ -702,7 +747,7 @@ class Region:
         flags = _index("flags", flags)
         if flags & ~_SYNC_BITS or flags < 0:
             raise ValueError(f"flags={flags:#x} has bits that are not SyncFlag flags here")
-        both = int(SyncFlag.SYNC | SyncFlag.ASYNC)
+        both = _MS_SYNC | _MS_ASYNC
         if flags & both == both:
             raise ValueError("msync flags cannot hold both SYNC and ASYNC (POSIX: EINVAL)")
         with self._lock:
@@ -759,9 +804,9 @@ class Region:
             start, count = self._page_range(offset, length)
             _libc.madvise(self._address + start, count, advice)
             if advice == _DONTFORK:
-                _dontfork_regions.add(self)
+                _dontfork_regions[_weakref.ref(self, _forget_dontfork)] = None
             elif advice == _DOFORK:
-                _dontfork_regions.discard(self)
+                _dontfork_regions.pop(_weakref.ref(self), None)
 
     def mlock(
         self, offset: int = 0, length: Optional[int] = None, *, onfault: bool = False
@@ -858,8 +903,8 @@ class Region:
 
 def mmap(
     length: int,
-    prot: int = Prot.READ | Prot.WRITE,
-    flags: int = MapFlag.SHARED,
+    prot: int = _READ | _WRITE,
+    flags: int = _SHARED,
     fd: int = -1,
     offset: int = 0,
     *,
@@ -890,7 +935,7 @@ def mmap(
 
 def map_anonymous(
     length: int,
-    prot: int = Prot.READ | Prot.WRITE,
+    prot: int = _READ | _WRITE,
     *,
     shared: bool = False,
     flags: int = 0,
@@ -914,7 +959,7 @@ def map_file(
     length: Optional[int] = None,
     *,
     offset: int = 0,
-    prot: int = Prot.READ,
+    prot: int = _READ,
     shared: bool = True,
     flags: int = 0,
 ) -> Region:
@@ -938,7 +983,7 @@ def map_file(
     kind = _SHARED if shared else _PRIVATE
     extra = _index("flags", flags)
     if isinstance(file, (str, bytes, os.PathLike)):
-        mode = os.O_RDWR if (prot & Prot.WRITE and shared) else os.O_RDONLY
+        mode = os.O_RDWR if (prot & _WRITE and shared) else os.O_RDONLY
         fd = os.open(file, mode | getattr(os, "O_CLOEXEC", 0))
         try:
             region = _map_descriptor(fd, length, offset, prot, kind | extra)

@@ -71,7 +71,7 @@ def _assigned_name(statement: ast.Assign) -> str:
 
 def _build_flags_module(table: _flagtables.Table, monkeypatch: pytest.MonkeyPatch) -> object:
     """Execute a fresh copy of flags.py whose platform table is ``table``."""
-    monkeypatch.setattr(_flagtables, "table_for", lambda system, machine: table)
+    monkeypatch.setattr(_flagtables, "current", lambda: table)
     spec = importlib.util.spec_from_file_location("_rawmmap_flags_under_test", FLAGS_SOURCE)
     assert spec is not None
     assert spec.loader is not None
