@@ -16,6 +16,7 @@ import rawmmap
 from rawmmap import Advice, MapFlag, Prot, ProtectionError, Region, SyncFlag
 
 from .conftest import RunChild
+from .emulation import MLOCK2_IS_MISSING, skip_under_qemu_user
 
 RW = Prot.READ | Prot.WRITE
 
@@ -454,6 +455,7 @@ def test_mlock_and_munlock_a_range(page: int) -> None:
 
 
 @pytest.mark.skipif(not rawmmap.raw.HAS_MLOCK2, reason="no mlock2")
+@skip_under_qemu_user(MLOCK2_IS_MISSING)
 def test_mlock_onfault(page: int) -> None:
     with rawmmap.map_anonymous(2 * page) as region:
         region.mlock(onfault=True)
