@@ -18,7 +18,6 @@ from __future__ import annotations
 import _thread
 import _weakref
 import errno as _errno
-import gc
 import os
 import stat
 import sys
@@ -107,41 +106,27 @@ class ProtectionError(PermissionError):
 
 # --------------------------------------------------------------- the finalizer
 #
-# A Region dropped while mapped is unmapped by the callback of a weak
-# reference kept in ``_finalizers`` (what weakref.finalize does, without
-# importing weakref). During a cyclic garbage collection CPython runs weakref
-# callbacks *before* the __del__ methods of the same garbage, and such a
-# __del__ may still read a memoryview of the mapping. So while a collection
-# runs, unmapping waits until it ends (gc.callbacks "stop"), when every
-# finalizer has run. At interpreter exit nothing is unmapped: a live view
-# may still be read by a later finalizer, and the kernel reclaims it all.
+# A Region dropped while mapped warns (ResourceWarning) in ``__del__``, and
+# unmaps only when the object is really freed: ``__del__`` registers a weak
+# reference whose callback runs at deallocation. That order matters in a
+# cyclic garbage collection, where CPython runs every ``__del__`` of the
+# garbage (another object's ``__del__`` may still read a view of the
+# mapping, or even resurrect the Region) before it frees anything; a
+# weakref.finalize callback would run before those ``__del__`` methods. It
+# is what the stdlib mmap object gets from unmapping in its C dealloc.
+# At interpreter exit nothing is unmapped: the kernel reclaims it all.
 
-_collecting = False
-_deferred: List[Tuple[int, int]] = []
-
-#: Live Regions' weak references -> (the ranges they still map, a name).
-#: The Region updates its ranges list in place.
-_finalizers: Dict[_weakref.ref[Region], Tuple[_Ranges, str]] = {}
+#: Weak references to dropped Regions -> the ranges to unmap once freed.
+#: The list is the Region's own, updated in place by munmap and mremap.
+_dropped: Dict[_weakref.ref[Region], _Ranges] = {}
 
 
-def _on_collected(reference: _weakref.ref[Region]) -> None:
-    entry = _finalizers.pop(reference, None)
-    if entry is not None:
-        _finalize(*entry)
-
-
-def _on_gc(phase: str, info: object) -> None:
-    global _collecting
-    if phase == "start":
-        _collecting = True
-        return
-    _collecting = False
-    while _deferred:
-        address, length = _deferred.pop()
-        _release(address, length)
-
-
-gc.callbacks.append(_on_gc)
+def _unmap_freed(reference: _weakref.ref[Region]) -> None:
+    ranges = _dropped.pop(reference, None)
+    if ranges and not sys.is_finalizing():
+        for address, length in ranges:
+            _release(address, length)
+        ranges.clear()
 
 
 def _release(address: int, length: int) -> None:
@@ -150,24 +135,6 @@ def _release(address: int, length: int) -> None:
         _libc.munmap(address, length)
     except OSError:  # pragma: no cover
         pass
-
-
-def _finalize(ranges: _Ranges, description: str) -> None:
-    if sys.is_finalizing():  # pragma: no cover - interpreter exit
-        return
-    import warnings
-
-    warnings.warn(
-        f"unclosed {description}: call munmap() or use a with block",
-        ResourceWarning,
-        stacklevel=2,
-    )
-    if _collecting:
-        _deferred.extend(ranges)
-    else:
-        for address, length in ranges:
-            _release(address, length)
-    ranges.clear()
 
 
 # Regions advised DONTFORK: in a child after fork their pages are gone, so
@@ -301,7 +268,6 @@ class Region:
     _closed = True
     _exports = 0
     _view: Optional[memoryview] = None
-    _reference: Optional[_weakref.ref[Region]] = None
     _file_identity: Optional[Tuple[int, int]] = None
     #: For shared anonymous memory: the size of the shmem object behind it.
     _shared_anonymous_size = 0
@@ -386,8 +352,6 @@ class Region:
         self._prots = [prot]
         self._ranges.append((address, self._mapped_length))
         self._closed = False
-        self._reference = _weakref.ref(self, _on_collected)
-        _finalizers[self._reference] = (self._ranges, f"rawmmap.Region at {address:#x}")
 
     # ------------------------------------------------------------ attributes
 
@@ -461,6 +425,21 @@ class Region:
     def __exit__(self, *exc_info: object) -> None:
         """Unmap the region."""
         self.munmap()
+
+    def __del__(self) -> None:
+        """Warn about a Region dropped while mapped; unmap it once it is freed."""
+        if self._closed or sys.is_finalizing():
+            return
+        # Register first: if the warning is turned into an error, the
+        # mapping is still released.
+        _dropped[_weakref.ref(self, _unmap_freed)] = self._ranges
+        import warnings
+
+        warnings.warn(
+            f"unclosed {self!r}: call munmap() or use a with block",
+            ResourceWarning,
+            stacklevel=2,
+        )
 
     # ------------------------------------------------------------ checks
 
@@ -796,8 +775,6 @@ class Region:
         self._closed = True
         self._view = None
         self._ranges.clear()
-        if self._reference is not None:
-            _finalizers.pop(self._reference, None)
 
     def msync(self, flags: int = _MS_SYNC, offset: int = 0, length: Optional[int] = None) -> None:
         """Flush dirty pages to the file with msync(2).

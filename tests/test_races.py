@@ -290,11 +290,5 @@ RESURRECTION_CHILD = """
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: the finalizer has already run (weakref callbacks precede __del__ in a "
-    "cyclic collection) and unmaps at the end of the collection, though __del__ "
-    "resurrected the Region and its view; the next access faults",
-)
 def test_cyclic_garbage_resurrected_by_del_keeps_its_mapping() -> None:
     assert "ok" in _run_child(RESURRECTION_CHILD)

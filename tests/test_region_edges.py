@@ -198,3 +198,25 @@ def test_finalizer_during_collection_defers_the_unmap(page: int) -> None:
         gc.collect()
     with pytest.raises(OSError):
         rawmmap.raw.mincore(address, page)
+
+
+def test_resurrected_region_is_unmapped_when_finally_freed(page: int) -> None:
+    kept: list[object] = []
+
+    class Keeper:
+        def __del__(self) -> None:
+            kept.append(self)
+
+    region = rawmmap.map_anonymous(page)
+    address = region.address
+    keeper = Keeper()
+    keeper.region = region  # type: ignore[attr-defined]
+    region.keeper = keeper  # type: ignore[attr-defined]
+    del region, keeper
+    with pytest.warns(ResourceWarning):
+        gc.collect()
+    assert rawmmap.raw.mincore(address, page)  # resurrected: still mapped
+    kept.clear()
+    gc.collect()
+    with pytest.raises(OSError):
+        rawmmap.raw.mincore(address, page)  # freed at last: unmapped
