@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import ast
 import mmap
+import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -219,6 +221,13 @@ def defined_macros(source: str, include_dirs: list[str], nostdinc: bool) -> dict
 # --- This machine -----------------------------------------------------------
 
 
+def _family(machine: str) -> str:
+    try:
+        return _flagtables.linux_family(machine)
+    except KeyError:
+        return machine
+
+
 class NativeHeaders:
     """What this machine's C headers say: values printed by a compiled program."""
 
@@ -246,6 +255,16 @@ def native(tmp_path_factory: pytest.TempPathFactory) -> NativeHeaders:
     """Compile and run a program printing each constant of the running table."""
     if CC is None:
         pytest.skip("no C compiler (cc) on this machine")
+    target = subprocess.run(
+        [CC, "-dumpmachine"], capture_output=True, text=True, check=False, timeout=60
+    ).stdout.strip()
+    if sys.platform.startswith("linux") and _family(target.split("-")[0]) != _family(
+        os.uname().machine
+    ):
+        pytest.skip(
+            f"cc targets {target}, not this interpreter's {os.uname().machine} "
+            "(a foreign-architecture guest, e.g. under qemu-user): its headers are another arch's"
+        )
     body = [
         "int main(void) {",
         "#ifdef LINUX_VERSION_CODE",
