@@ -187,3 +187,31 @@ def test_describe_spells_codes_and_masks() -> None:
     assert describe(Prot, int(Prot.READ | Prot.WRITE)) == "READ|WRITE"
     assert describe(Advice, int(Advice.WILLNEED)) == "WILLNEED"
     assert describe(Advice, 12345) == "12345"
+
+
+def test_index_takes_ints_and_refuses_an_index_that_returns_no_int() -> None:
+    class Bad:
+        def __index__(self) -> object:
+            return "3"  # noqa: PLE0305 - the point of the test
+
+    assert _libc.index(5) == 5
+    with pytest.raises(TypeError, match="non-int"):
+        _libc.index(Bad())
+
+
+def test_unknown_platform_refuses_to_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rawmmap import _flagtables
+
+    def no_table(system: str, machine: str) -> _flagtables.Table:
+        raise KeyError(machine)
+
+    monkeypatch.setattr(_flagtables, "_current", {})
+    monkeypatch.setattr(_flagtables, "table_for", no_table)
+    with pytest.raises(ImportError, match="no flag table"):
+        _flagtables.current()
+
+
+def test_describe_shows_unknown_bits_in_hex() -> None:
+    from rawmmap.flags import describe
+
+    assert describe(Prot, int(Prot.READ) | 0x100) == "READ|0x100"

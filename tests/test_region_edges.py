@@ -220,3 +220,22 @@ def test_resurrected_region_is_unmapped_when_finally_freed(page: int) -> None:
     gc.collect()
     with pytest.raises(OSError):
         rawmmap.raw.mincore(address, page)  # freed at last: unmapped
+
+
+def test_empty_accesses_on_a_region_with_mixed_protection(page: int) -> None:
+    with rawmmap.map_anonymous(2 * page) as region:
+        region.mprotect(Prot.READ, page)
+        assert region.read(0, 0) == b""
+        region[0:0] = b""
+        with region.view(0, 0) as view:
+            assert view.nbytes == 0
+        assert region.write(0, bytearray(b"ab")) == 2
+        assert region.read(0, 2) == b"ab"
+
+
+def test_package_lists_and_loads_its_lazy_names() -> None:
+    names = dir(rawmmap)
+    assert "Prot" in names and "map_shared_memory" in names
+    assert rawmmap.SyncFlag.SYNC == rawmmap.flags.SyncFlag.SYNC
+    with pytest.raises(AttributeError, match="no_such_name"):
+        rawmmap.no_such_name  # noqa: B018
