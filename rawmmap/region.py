@@ -207,7 +207,10 @@ def _slice_span(index: slice, length: int) -> Tuple[int, int, int]:
     step (``[10:0:-1]`` touches bytes 1..10): the access check must cover
     the lowest to the highest byte touched, whatever the direction.
     """
-    touched = range(*index.indices(length))
+    start, stop, step = index.indices(length)
+    if step == 1:  # the common case, without building a range
+        return (start, stop, 1) if stop > start else (0, 0, 1)
+    touched = range(start, stop, step)
     if not touched:
         return 0, 0, 1
     first, last = touched[0], touched[-1]
@@ -266,6 +269,12 @@ class Region:
     _fd = -1
     _offset = 0
     _closed = True
+    # Accesses that end at or before these offsets need no per-page check:
+    # the region is open, its whole length has one protection, and that
+    # protection allows reading (writing). -1 sends every access to the
+    # full check. Kept current by _refresh_fast_paths.
+    _fast_read = -1
+    _fast_write = -1
     _exports = 0
     _view: Optional[memoryview] = None
     _file_identity: Optional[Tuple[int, int]] = None
@@ -352,6 +361,7 @@ class Region:
         self._prots = [prot]
         self._ranges.append((address, self._mapped_length))
         self._closed = False
+        self._refresh_fast_paths()
 
     # ------------------------------------------------------------ attributes
 
@@ -510,6 +520,14 @@ class Region:
             f"are {_describe_prot(prot)}"
         )
 
+    def _refresh_fast_paths(self) -> None:
+        """Recompute the fast-path limits after the protection, length or state changed."""
+        uniform = self._prots[0] if not self._closed and len(self._prots) == 1 else _UNMAPPED
+        readable = uniform != _UNMAPPED and uniform & _READ
+        writable = uniform != _UNMAPPED and uniform & _WRITE
+        self._fast_read = self._length if readable else -1
+        self._fast_write = self._length if writable else -1
+
     def _check_mapped(self, start: int, stop: int, action: str) -> None:
         """Raise ValueError if a page of [start, stop) was unmapped.
 
@@ -549,6 +567,7 @@ class Region:
                 new_prots.append(piece_prot)
         self._starts = new_starts
         self._prots = new_prots
+        self._refresh_fast_paths()
 
     def protection(self, offset: int = 0) -> Optional[Prot]:
         """Return the current protection of the page holding byte ``offset``.
@@ -587,34 +606,48 @@ class Region:
         if isinstance(index, slice):
             low, high, step = _slice_span(index, self._length)
             with self._lock:
-                if high > low:
-                    self._check_access(low, high, _READ, "read")
-                else:
-                    self._check_open()
-                return bytes(self._internal_view()[low:high][::step])
+                if high > self._fast_read:
+                    if high > low:
+                        self._check_access(low, high, _READ, "read")
+                    else:
+                        self._check_open()
+                view = self._view if self._view is not None else self._internal_view()
+                return bytes(view[low:high] if step == 1 else view[low:high][::step])
         position = index if type(index) is int else _index("index", index)
         if position < 0:
             position += self._length
         if not 0 <= position < self._length:
             raise IndexError(f"index {index} is outside the region [0, {self._length})")
         with self._lock:
-            self._check_access(position, position + 1, _READ, "read")
-            return self._internal_view()[position]
+            if position >= self._fast_read:
+                self._check_access(position, position + 1, _READ, "read")
+            view = self._view if self._view is not None else self._internal_view()
+            return view[position]
 
     def __setitem__(self, index: Union[int, slice], value: object) -> None:
         """Write one byte (an int in 0..255) or a slice (same length)."""
         if isinstance(index, slice):
             low, high, step = _slice_span(index, self._length)
-            data = _bytes_view("value", value)
-            count = len(range(low, high, abs(step)))
-            if data.nbytes != count:
-                raise ValueError(f"value has {data.nbytes} bytes; the slice has {count}")
+            data: Union[bytes, memoryview]
+            if type(value) is bytes:  # already a flat 'B' buffer
+                data, size = value, len(value)
+            else:
+                data = _bytes_view("value", value)
+                size = data.nbytes
+            count = high - low if step == 1 else len(range(low, high, abs(step)))
+            if size != count:
+                raise ValueError(f"value has {size} bytes; the slice has {count}")
             with self._lock:
-                if high > low:
-                    self._check_access(low, high, _WRITE, "write")
+                if high > self._fast_write:
+                    if high > low:
+                        self._check_access(low, high, _WRITE, "write")
+                    else:
+                        self._check_open()
+                view = self._view if self._view is not None else self._internal_view()
+                if step == 1:
+                    view[low:high] = data
                 else:
-                    self._check_open()
-                self._internal_view()[low:high][::step] = data
+                    view[low:high][::step] = data
             return
         position = index if type(index) is int else _index("index", index)
         byte = value if type(value) is int else _index("value", value)
@@ -625,8 +658,10 @@ class Region:
         if not 0 <= byte <= 255:
             raise ValueError(f"a byte must be in 0..255, not {byte}")
         with self._lock:
-            self._check_access(position, position + 1, _WRITE, "write")
-            self._internal_view()[position] = byte
+            if position >= self._fast_write:
+                self._check_access(position, position + 1, _WRITE, "write")
+            view = self._view if self._view is not None else self._internal_view()
+            view[position] = byte
 
     def read(self, offset: int = 0, length: Optional[int] = None) -> bytes:
         """Return a copy of ``length`` bytes at ``offset`` (default: to the end).
@@ -638,11 +673,13 @@ class Region:
         """
         start, stop = self._byte_range(offset, length)
         with self._lock:
-            if stop > start:
-                self._check_access(start, stop, _READ, "read")
-            else:
-                self._check_open()
-            return bytes(self._internal_view()[start:stop])
+            if stop > self._fast_read:
+                if stop > start:
+                    self._check_access(start, stop, _READ, "read")
+                else:
+                    self._check_open()
+            view = self._view if self._view is not None else self._internal_view()
+            return bytes(view[start:stop])
 
     def write(self, offset: int, data: object) -> int:
         """Copy ``data`` (any bytes-like object) to ``offset``; return its length.
@@ -661,11 +698,13 @@ class Region:
             size = source.nbytes
         start, stop = self._byte_range(offset, size)
         with self._lock:
-            if stop > start:
-                self._check_access(start, stop, _WRITE, "write")
-            else:
-                self._check_open()
-            self._internal_view()[start:stop] = source
+            if stop > self._fast_write:
+                if stop > start:
+                    self._check_access(start, stop, _WRITE, "write")
+                else:
+                    self._check_open()
+            view = self._view if self._view is not None else self._internal_view()
+            view[start:stop] = source
         return stop - start
 
     def view(
@@ -775,6 +814,7 @@ class Region:
         self._closed = True
         self._view = None
         self._ranges.clear()
+        self._refresh_fast_paths()
 
     def msync(self, flags: int = _MS_SYNC, offset: int = 0, length: Optional[int] = None) -> None:
         """Flush dirty pages to the file with msync(2).
@@ -951,6 +991,7 @@ class Region:
                 kept = sum(1 for run_start in self._starts if run_start < new_mapped)
                 del self._starts[kept:], self._prots[kept:]
             self._sync_ranges()
+            self._refresh_fast_paths()
 
     def _check_file_size(self, end: int) -> None:
         try:
