@@ -564,5 +564,9 @@ def test_whole_table_in_a_child_process() -> None:
         check=False,
     )
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
-    assert f"{len(CASES)} passed" in completed.stdout, completed.stdout[-2000:]
+    # Every row ran in the child: only the rows whose answer qemu-user gives
+    # instead of the kernel may be skipped there.
+    skipped = len(KERNEL_MADVISE_CASES) if under_qemu_user() else 0
+    ran = f"{len(CASES) - skipped} passed" + (f", {skipped} skipped" if skipped else "")
+    assert ran in completed.stdout, completed.stdout[-2000:]
 
