@@ -78,7 +78,8 @@ RACE_CHILD = """
         yield lambda: region.mprotect(downgrade, offset, PAGE)
         yield lambda: region.mprotect(revoke, offset, PAGE)
         yield lambda: region.madvise(rawmmap.Advice.WILLNEED, offset, PAGE)
-        yield lambda: region.mincore()
+        if os.environ.get("RAWMMAP_RACE_MINCORE", "1") == "1":
+            yield lambda: region.mincore()
         def through_view():
             with region.view(offset, 16) as view:
                 bytes(view)
@@ -98,6 +99,8 @@ RACE_CHILD = """
                 except TYPED as error:
                     if done and not isinstance(error, ValueError):
                         failures.append(f"after munmap: {error!r}")
+                except Exception as error:  # recorded, and the loop goes on: no hang
+                    failures.append(f"untyped error (step {step}): {error!r}")
                 step += 1
             if done:
                 after += 1
@@ -138,9 +141,11 @@ RACE_CHILD = """
 def test_threads_racing_munmap_never_crash_and_then_get_valueerror(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Under qemu-user threads run about fifty times slower: fewer rounds.
-    rounds = 3 if under_qemu_user() else 30
+    rounds = 30
     monkeypatch.setenv("RAWMMAP_RACE_ROUNDS", str(rounds))
+    # qemu-user answers mincore over a PROT_NONE page with ENOMEM (its
+    # access_ok check) where the kernel answers; leave mincore out there.
+    monkeypatch.setenv("RAWMMAP_RACE_MINCORE", "0" if under_qemu_user() else "1")
     assert f"rounds {rounds}" in _run_child(RACE_CHILD)
 
 
