@@ -273,8 +273,11 @@ def check_import_processes(workdir: str) -> List[Check]:
                 )
             )
     probe = (
+        # What importing rawmmap added: a harness (coverage, a .pth file)
+        # may have loaded subprocess before.
         "import sys; before = set(sys.modules); import rawmmap; "
-        "print(sum(name in sys.modules for name in ('subprocess', 'ctypes.util')))"
+        "added = set(sys.modules) - before; "
+        "print(sum(name in added for name in ('subprocess', 'ctypes.util')))"
     )
     result = subprocess.run(
         [sys.executable, "-c", probe],
