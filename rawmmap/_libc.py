@@ -446,7 +446,7 @@ def mlock2(addr: int, length: int, flags: int) -> None:
     """
     addr, length = _address_and_length("mlock2", addr, length)
     flags = check_range("mlock2", "flags", flags, "unsigned int")
-    if not HAS_MLOCK2:
+    if not HAS_MLOCK2:  # pragma: no cover - glibc before 2.27, macOS, FreeBSD
         raise NotImplementedError("mlock2 is not available in this C library")
     status = _ffi.mlock2(_address_argument(addr), length, flags)
     _check_status(status, "mlock2", (("addr", addr), ("length", length), ("flags", flags)))
@@ -517,7 +517,7 @@ def mremap(old_address: int, old_size: int, new_size: int, flags: int, new_addre
     new_size = check_range("mremap", "new_size", new_size, "size_t")
     flags = check_range("mremap", "flags", flags, "int")
     new_address = check_range("mremap", "new_address", new_address, "void *")
-    if not HAS_MREMAP:
+    if not HAS_MREMAP:  # pragma: no cover - not Linux
         raise NotImplementedError("mremap is Linux-only; this C library lacks it")
     # new_address is passed as an extra, variadic argument (see PROTOTYPES).
     result = _ffi.mremap(

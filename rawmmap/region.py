@@ -241,8 +241,6 @@ def _describe_map_flags(flags: int) -> str:
 
 
 def _describe_prot(prot: int) -> str:
-    if prot == _UNMAPPED:
-        return "unmapped"
     from rawmmap.flags import Prot, describe
 
     return describe(Prot, prot)
@@ -957,7 +955,7 @@ class Region:
                 False, EFAULT when the region has holes or mixed protection.
         """
         new_length = _index("new_length", new_length)
-        if not _libc.HAS_MREMAP:
+        if not _libc.HAS_MREMAP:  # pragma: no cover - not Linux
             raise NotImplementedError("mremap(2) is Linux-only")
         if new_length <= 0:
             raise ValueError(f"new_length must be positive, not {new_length}")
