@@ -491,8 +491,13 @@ class Region:
                 yield run_start, run_stop, self._prots[index]
 
     def _check_access(self, start: int, stop: int, need: int, action: str) -> None:
-        """Raise unless every page of [start, stop) allows ``need``."""
+        """Raise unless the region is open and every page of [start, stop) allows ``need``.
+
+        An empty range touches no page: only the open check applies.
+        """
         self._check_open()
+        if stop <= start:
+            return
         if stop > self._length:
             # The range was checked before the lock was taken; another
             # thread's mremap may have shrunk the region since.
@@ -503,8 +508,6 @@ class Region:
                 return
             bad = (0, self._mapped_length, prot)
         else:
-            if stop == start:
-                stop = start + 1
             for bad in self._runs(start, stop):
                 if bad[2] == _UNMAPPED or bad[2] & need != need:
                     break
@@ -605,10 +608,7 @@ class Region:
             low, high, step = _slice_span(index, self._length)
             with self._lock:
                 if high > self._fast_read:
-                    if high > low:
-                        self._check_access(low, high, _READ, "read")
-                    else:
-                        self._check_open()
+                    self._check_access(low, high, _READ, "read")
                 view = self._view if self._view is not None else self._internal_view()
                 return bytes(view[low:high] if step == 1 else view[low:high][::step])
         position = index if type(index) is int else _index("index", index)
@@ -637,10 +637,7 @@ class Region:
                 raise ValueError(f"value has {size} bytes; the slice has {count}")
             with self._lock:
                 if high > self._fast_write:
-                    if high > low:
-                        self._check_access(low, high, _WRITE, "write")
-                    else:
-                        self._check_open()
+                    self._check_access(low, high, _WRITE, "write")
                 view = self._view if self._view is not None else self._internal_view()
                 if step == 1:
                     view[low:high] = data
@@ -672,10 +669,7 @@ class Region:
         start, stop = self._byte_range(offset, length)
         with self._lock:
             if stop > self._fast_read:
-                if stop > start:
-                    self._check_access(start, stop, _READ, "read")
-                else:
-                    self._check_open()
+                self._check_access(start, stop, _READ, "read")
             view = self._view if self._view is not None else self._internal_view()
             return bytes(view[start:stop])
 
@@ -697,10 +691,7 @@ class Region:
         start, stop = self._byte_range(offset, size)
         with self._lock:
             if stop > self._fast_write:
-                if stop > start:
-                    self._check_access(start, stop, _WRITE, "write")
-                else:
-                    self._check_open()
+                self._check_access(start, stop, _WRITE, "write")
             view = self._view if self._view is not None else self._internal_view()
             view[start:stop] = source
         return stop - start
