@@ -118,3 +118,17 @@ def test_comparison_restricted_to_names_and_of_equal_reports_says_no_check_diffe
     comparison = probe.compare_reports(first, first, names=["zero-length"])
     assert not comparison.differs
     assert "no check differs" in probe.format_comparison(first, first, comparison, width=100)
+
+
+def test_file_demand_paging_is_skipped_on_tmpfs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import tempfile
+
+    if not os.path.isdir("/dev/shm"):
+        pytest.skip("no /dev/shm here")
+    monkeypatch.setattr(tempfile, "tempdir", "/dev/shm")
+    report = probe.run_probe(["file-demand-paging"])
+    (result,) = report.results
+    assert result.verdict == probe.SKIPPED, result
+    assert "tmpfs" in result.reason or "ramfs" in result.reason
+    assert "skipped" in probe.format_table(report, width=100)

@@ -239,3 +239,32 @@ def test_package_lists_and_loads_its_lazy_names() -> None:
     assert rawmmap.SyncFlag.SYNC == rawmmap.flags.SyncFlag.SYNC
     with pytest.raises(AttributeError, match="no_such_name"):
         rawmmap.no_such_name  # noqa: B018
+
+
+def test_extended_and_bytearray_slice_assignment(page: int) -> None:
+    with rawmmap.map_anonymous(page) as region:
+        region[0:10:2] = b"abcde"
+        region[1:3] = bytearray(b"XY")
+        assert region[0:10] == b"aXY\0c\0d\0e\0"
+        assert region[0:10:2] == b"aYcde"
+
+
+def test_readonly_view_of_a_writable_region(page: int) -> None:
+    with rawmmap.map_anonymous(page) as region:
+        with region.view(readonly=True) as view:
+            assert view.readonly
+        with region.view(readonly=False) as view:
+            assert not view.readonly
+
+
+def test_dontfork_bookkeeping_goes_with_the_region(page: int) -> None:
+    from rawmmap import region as region_module
+
+    before = len(region_module._dontfork_regions)
+    region = rawmmap.map_anonymous(page)
+    region.madvise(rawmmap.Advice.DONTFORK)
+    assert len(region_module._dontfork_regions) == before + 1
+    region.munmap()
+    del region
+    gc.collect()
+    assert len(region_module._dontfork_regions) == before
