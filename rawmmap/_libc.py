@@ -260,14 +260,19 @@ _RANGES = {
 }
 
 
-def index(value: object) -> int:
+def index(value: object, label: str = "value") -> int:
     """Return ``value`` as an exact int, as ``operator.index`` does.
 
-    (rawmmap avoids importing ``operator`` at start-up.) The caller refuses
-    bools and non-integers first.
+    (rawmmap avoids importing ``operator`` at start-up.)
+
+    Raises:
+        TypeError: ``value`` is a bool, or has no ``__index__`` (floats,
+            strings, None); ``label`` names it in the message.
     """
     if type(value) is int:
         return value
+    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
+        raise TypeError(f"{label} must be an integer, not {type(value).__name__}")
     result = type(value).__index__(value)  # type: ignore[attr-defined]
     if not isinstance(result, int):
         raise TypeError(f"__index__ returned non-int (type {type(result).__name__})")
@@ -290,14 +295,9 @@ def check_range(call: str, name: str, value: object, ctype: str) -> int:
             truncated it silently.
     """
     low, high = _RANGES[ctype]
-    if type(value) is int:  # the common case, checked without a call
-        if low <= value <= high:
-            return value
-        number = value
-    elif isinstance(value, bool) or not hasattr(type(value), "__index__"):
-        raise TypeError(f"{call}: {name} must be an integer, not {type(value).__name__}")
-    else:
-        number = index(value)
+    if type(value) is int and low <= value <= high:  # the common case, without a call
+        return value
+    number = index(value, f"{call}: {name}")
     if not low <= number <= high:
         raise OverflowError(
             f"{call}: {name}={number} does not fit the C type {ctype} ({low}..{high})"

@@ -163,11 +163,7 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 def _index(name: str, value: object) -> int:
     """Convert an integer argument, refusing bools, floats and strings."""
-    if type(value) is int:  # the common case, and nothing to convert
-        return value
-    if isinstance(value, bool) or not hasattr(type(value), "__index__"):
-        raise TypeError(f"{name} must be an integer, not {type(value).__name__}")
-    return _libc.index(value)
+    return value if type(value) is int else _libc.index(value, name)
 
 
 def _bytes_view(name: str, value: object) -> memoryview:
