@@ -22,7 +22,7 @@ import types
 # more than the rest of rawmmap together (see docs/README-bench.md).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, Dict, NoReturn, Optional, Protocol, Sequence, Tuple
+    from typing import Callable, Dict, List, NoReturn, Optional, Protocol, Sequence, Tuple
 
     class _ForeignFunction(Protocol):
         """A foreign function of the C library, as ctypes hands it out.
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "HAS_LEASED_VIEWS",
     "HAS_MLOCK2",
     "HAS_MREMAP",
     "LAZY_PROTOTYPES",
@@ -47,11 +48,11 @@ __all__ = [
     "POINTER_BITS",
     "PROTOTYPES",
     "check_range",
-    "counted_view",
     "describe_call",
     "has_shm",
     "index",
     "lazy_function",
+    "leased_view",
     "madvise",
     "memory_view",
     "mincore",
@@ -65,10 +66,12 @@ __all__ = [
     "munlock",
     "munlockall",
     "munmap",
+    "new_lease",
     "page_size",
     "read_memory",
     "resolve_symbol",
     "select_mmap",
+    "set_lease_hook",
     "shm_open",
     "shm_unlink",
     "write_memory",
@@ -478,6 +481,11 @@ def munlockall() -> None:
     _check_status(_ffi.munlockall(), "munlockall", ())
 
 
+#: Pages asked of mincore(2) per call: the vector grows only as the kernel
+#: confirms that the range is mapped.
+_MINCORE_CHUNK_PAGES = 1 << 16
+
+
 def mincore(addr: int, length: int) -> bytes:
     """Ask which pages are resident with mincore(2).
 
@@ -490,16 +498,33 @@ def mincore(addr: int, length: int) -> bytes:
         The kernel's vector: bit 0 of each byte is set where the page is
         resident (the other bits are reserved, and used by some BSDs).
 
+    The range is asked in chunks of at most 65,536 pages, so a huge length
+    gets the kernel's ENOMEM (or EINVAL) before rawmmap allocates a vector
+    for it; the kernel itself walks the range in chunks the same way.
+
     Raises:
         OSError: EINVAL (unaligned addr), ENOMEM (the range is not mapped),
             EAGAIN.
     """
     addr, length = _address_and_length("mincore", addr, length)
-    pages = (length + _PAGE_SIZE - 1) // _PAGE_SIZE
-    vector = (ctypes.c_ubyte * max(pages, 1))()
-    status = _ffi.mincore(_address_argument(addr), length, ctypes.addressof(vector))
-    _check_status(status, "mincore", (("addr", addr), ("length", length)))
-    return bytes(vector)[:pages]
+    arguments = (("addr", addr), ("length", length))
+    chunk_bytes = _MINCORE_CHUNK_PAGES * _PAGE_SIZE
+    vector = (ctypes.c_ubyte * min(_MINCORE_CHUNK_PAGES, max(1, -(-length // _PAGE_SIZE))))()
+    if length <= chunk_bytes or addr + length > (1 << POINTER_BITS):
+        # One call; a range that wraps the address space is refused by the
+        # kernel before it writes anything (access_ok, mm/mincore.c).
+        status = _ffi.mincore(_address_argument(addr), length, ctypes.addressof(vector))
+        _check_status(status, "mincore", arguments)
+        return bytes(vector)[: -(-length // _PAGE_SIZE)]
+    pieces = []
+    done = 0
+    while done < length:
+        count = min(chunk_bytes, length - done)
+        status = _ffi.mincore(addr + done, count, ctypes.addressof(vector))
+        _check_status(status, "mincore", arguments)
+        pieces.append(bytes(vector)[: -(-count // _PAGE_SIZE)])
+        done += count
+    return b"".join(pieces)
 
 
 def mremap(old_address: int, old_size: int, new_size: int, flags: int, new_address: int = 0) -> int:
@@ -560,10 +585,21 @@ def page_size() -> int:
 
 
 def read_memory(addr: int, length: int) -> bytes:
-    """Copy ``length`` bytes at ``addr`` (no checks: a bad address faults)."""
+    """Copy ``length`` bytes at ``addr`` (no checks: a bad address faults).
+
+    The copy is a memmove(3) with the GIL released, so a page served by
+    another Python thread (a userfaultfd handler) does not hang, and the
+    length is a full size_t: nothing is truncated to a C int (ctypes'
+    ``string_at`` would), and NULL faults as it would in C instead of
+    returning an empty or foreign buffer.
+    """
     addr = check_range("read", "addr", addr, "void *")
     length = check_range("read", "length", length, "size_t")
-    return ctypes.string_at(addr, length)
+    if length == 0:
+        return b""
+    buffer = bytearray(length)
+    ctypes.memmove((ctypes.c_char * length).from_buffer(buffer), addr, length)
+    return bytes(buffer)
 
 
 def write_memory(addr: int, data: bytes) -> None:
@@ -585,43 +621,140 @@ def write_memory(addr: int, data: bytes) -> None:
     ctypes.memmove(addr, data, len(data))
 
 
+# ---------------------------------------------------------------- views and leases
+#
+# A view rawmmap hands out must reach exactly its own bytes, with its own
+# writability, and must keep the mapping alive for as long as any buffer
+# derived from it lives, even inside a cyclic garbage collection, where
+# CPython runs every __del__ of the garbage before it frees anything.
+#
+# - The view is made by PyMemoryView_FromMemory over exactly its bytes, read-
+#   only or writable: its ``.obj`` is None, so no caller can reach a wider or
+#   writable exporter through it; slices, casts and ``memoryview(view)``
+#   share its managed buffer.
+# - A *lease* is a PyCapsule whose destructor reports to the Region layer.
+#   Capsules are not tracked by the garbage collector, so a capsule is never
+#   finalized with a cycle: it dies only when what holds it is really freed,
+#   after every __del__ of that collection has run.
+# - The lease is planted in the view's managed buffer as its exporter
+#   (``master.obj``), which memoryview releases with PyBuffer_Release when the
+#   last view sharing that buffer is released or freed.
+#
+# The managed buffer's layout (CPython's Objects/memoryobject.c,
+# _PyManagedBufferObject: PyObject_HEAD; int flags; Py_ssize_t exports;
+# Py_buffer master) has not changed since 3.3; it is checked at import
+# against a scratch view, and views are refused where it does not match.
+
+_api = ctypes.pythonapi
+_memory_from_memory = _api.PyMemoryView_FromMemory
+_memory_from_memory.restype = ctypes.py_object
+_memory_from_memory.argtypes = (ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int)
+_LEASE_DESTRUCTOR = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+_capsule_new = _api.PyCapsule_New
+_capsule_new.restype = ctypes.py_object
+_capsule_new.argtypes = (ctypes.c_void_p, ctypes.c_char_p, _LEASE_DESTRUCTOR)
+_incref = _api.Py_IncRef
+_incref.restype = None
+_incref.argtypes = (ctypes.py_object,)
+_PYBUF_READ = 0x100
+_PYBUF_WRITE = 0x200
+_SSIZE = ctypes.sizeof(ctypes.c_ssize_t)
+_POINTER = ctypes.sizeof(ctypes.c_void_p)
+_OBJECT_HEAD = object.__basicsize__
+#: Offset of ``mbuf`` in a memoryview (after PyObject_VAR_HEAD).
+_MBUF_OFFSET = _OBJECT_HEAD + _SSIZE
+#: Offset of ``master`` in a managed buffer (after the head, an int padded
+#: to Py_ssize_t alignment, and Py_ssize_t exports).
+_MASTER_OFFSET = _OBJECT_HEAD + _SSIZE + _SSIZE
+_MASTER_OBJ_OFFSET = _MASTER_OFFSET + _POINTER
+
+#: Called with a lease's id when the lease dies; set by ``set_lease_hook``.
+_lease_hook: List[Optional[Callable[[int], None]]] = [None]
+
+
+def _lease_destroyed(
+    capsule: Optional[int], _hook: List[Optional[Callable[[int], None]]] = _lease_hook
+) -> None:
+    # A ctypes callback must never raise (ctypes would print and go on),
+    # and at interpreter exit the module's globals may be gone already.
+    try:
+        hook = _hook[0]
+        if hook is not None and capsule:
+            hook(capsule)
+    except BaseException:  # pragma: no cover - a bug here must not escape into C
+        pass
+
+
+_lease_destructor = _LEASE_DESTRUCTOR(_lease_destroyed)
+
+
+def set_lease_hook(hook: Callable[[int], None]) -> None:
+    """Set the function called with ``id(lease)`` when a lease is freed."""
+    _lease_hook[0] = hook
+
+
+def new_lease() -> object:
+    """Return a new lease: an object whose deallocation calls the lease hook with its id.
+
+    It is a PyCapsule, which the garbage collector does not track: it is
+    never finalized early as part of a cycle.
+    """
+    lease: object = _capsule_new(1, None, _lease_destructor)
+    return lease
+
+
+def _managed_buffer(view: memoryview) -> int:
+    return ctypes.c_void_p.from_address(id(view) + _MBUF_OFFSET).value or 0
+
+
+def _layout_matches() -> bool:
+    scratch = (ctypes.c_ubyte * 8)()
+    address = ctypes.addressof(scratch) + 2
+    view: memoryview = _memory_from_memory(address, 5, _PYBUF_READ)
+    managed = _managed_buffer(view)
+    if not managed:  # pragma: no cover - a CPython with another memoryview layout
+        return False
+    buf = ctypes.c_void_p.from_address(managed + _MASTER_OFFSET).value
+    obj = ctypes.c_void_p.from_address(managed + _MASTER_OBJ_OFFSET).value
+    length = ctypes.c_ssize_t.from_address(managed + _MASTER_OBJ_OFFSET + _POINTER).value
+    return buf == address and obj is None and length == 5 and view.nbytes == 5
+
+
+#: The managed-buffer layout matches this interpreter: leased views work.
+HAS_LEASED_VIEWS = _layout_matches()
+
+
+def leased_view(addr: int, length: int, writable: bool, lease: object) -> memoryview:
+    """Return a flat ``'B'`` memoryview of exactly ``length`` bytes at ``addr``.
+
+    The view (and everything made from it) holds ``lease`` until the last
+    buffer sharing it is released; its ``.obj`` is None; it is writable only
+    if ``writable``.
+
+    Raises:
+        NotImplementedError: this interpreter's memoryview layout is unknown.
+    """
+    if not HAS_LEASED_VIEWS:  # pragma: no cover - checked at import
+        raise NotImplementedError("this CPython's memoryview layout is not one rawmmap knows")
+    view: memoryview = _memory_from_memory(
+        addr or 1 if length == 0 else addr, length, _PYBUF_WRITE if writable else _PYBUF_READ
+    )
+    managed = _managed_buffer(view)
+    # The managed buffer now owns one reference to the lease, released by
+    # PyBuffer_Release(&master) when the buffer goes.
+    _incref(lease)
+    ctypes.c_void_p.from_address(managed + _MASTER_OBJ_OFFSET).value = id(lease)
+    return view
+
+
 def memory_view(addr: int, length: int) -> memoryview:
     """Return a writable ``'B'`` memoryview of ``length`` bytes at ``addr``.
 
-    Nothing keeps the memory mapped: the caller must (``Region`` does).
+    Nothing keeps the memory mapped, and nothing counts the view: it is for
+    rawmmap's own use under a Region's lock, never handed out.
     """
-    return memoryview((ctypes.c_ubyte * length).from_address(addr)).cast("B")
-
-
-class _Export:
-    """Mixin for counted exports: calls ``_on_release`` when collected."""
-
-    __slots__ = ()
-    _on_release: Callable[[], None]
-
-    def __del__(self) -> None:
-        self._on_release()
-
-
-_export_types: Dict[int, type[ctypes.Array[ctypes.c_ubyte]]] = {}
-
-
-def counted_view(addr: int, length: int, on_release: Callable[[], None]) -> memoryview:
-    """Return a memoryview like ``memory_view`` that reports its end.
-
-    ``on_release`` is called once, when the view and every view derived
-    from it are released or collected: the ctypes array behind them is the
-    buffer's exporter, and it dies only then.
-    """
-    export_type = _export_types.get(length)
-    if export_type is None:
-        if len(_export_types) >= 64:
-            _export_types.clear()
-        export_type = type("_CountedArray", (_Export, ctypes.c_ubyte * length), {})
-        _export_types[length] = export_type
-    array = export_type.from_address(addr)
-    array._on_release = on_release  # type: ignore[attr-defined]
-    return memoryview(array).cast("B")
+    view: memoryview = _memory_from_memory(addr, length, _PYBUF_WRITE)
+    return view
 
 
 # ---------------------------------------------------------------- shared memory

@@ -1,12 +1,23 @@
 """Region: the safe, typed object over one memory mapping.
 
-A Region owns one mapping made by mmap(2). It checks every offset and length
-against the mapping, remembers the protection of each page range so that an
-access the protection forbids raises ``ProtectionError`` instead of faulting,
-refuses to unmap, downgrade or move the mapping while a buffer exported from
-it is alive, and unmaps itself (with a ResourceWarning) if it is dropped
-while still mapped. Every method takes the Region's lock, so threads that
-race an access against ``munmap`` get ``ValueError``, never a crash.
+A Region owns one mapping made by mmap(2). Its state lives in three places,
+each with one job:
+
+- the page map (``rawmmap._pagemap``): which pages are mapped, with which
+  protection, and which were advised DONTFORK. Every access and every page
+  call asks it, by bisect, before it touches memory or calls the kernel;
+- the call guard: every method takes the Region's lock and records the call
+  in progress. Code that runs in the middle of a call in the same thread (an
+  argument's ``__index__`` or ``__bool__``, a signal handler, a finalizer
+  run by the garbage collector, a trace hook) may read and write, but a call
+  that would unmap, move, shrink or remove a permission raises RuntimeError
+  naming both calls. Arguments are converted before the lock is taken, and
+  every check is made after it;
+- leases (``_libc.new_lease``): the Region and each exported view hold one.
+  A view reaches exactly its own bytes (its ``.obj`` is None), and the
+  mapping is unmapped only when the last lease is freed: not while any
+  buffer lives, and never by a finalizer that runs before the other
+  finalizers of a garbage cycle.
 
 The one fault rawmmap cannot prevent is the kernel's own: touching a page of
 a file mapping that lies wholly past the file's end, after someone truncated
@@ -23,22 +34,25 @@ import stat
 import sys
 
 from rawmmap import _flagtables, _libc
+from rawmmap._pagemap import DONTFORK, PROT_MASK, PageMap
 
 # typing, threading, weakref and the flag enums are left out at run time:
 # importing them would cost more than the rest of rawmmap (see
 # docs/README-bench.md). The enums are imported where a method returns one.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Dict, Iterator, List, Optional, Tuple, Union, overload
+    from typing import Dict, List, NoReturn, Optional, Tuple, Union, overload
 
     from rawmmap.flags import MapFlag, Prot
+
+    if sys.version_info >= (3, 12):
+        from collections.abc import Buffer
+    else:
+        from typing_extensions import Buffer
 
     #: Anything a file argument may be: a descriptor, an object with
     #: ``fileno()``, or a path.
     FileLike = Union[int, "os.PathLike[str]", str, bytes, "os.PathLike[bytes]", object]
-
-    #: Address ranges, (address, length), that a Region still has mapped.
-    _Ranges = List[Tuple[int, int]]
 
 __all__ = [
     "ProtectionError",
@@ -48,9 +62,6 @@ __all__ = [
     "mmap",
     "page_size",
 ]
-
-#: Where a page range is not mapped any more (after a partial munmap).
-_UNMAPPED = -1
 
 _PAGE_SIZE = _libc.page_size()
 # The flag values as plain ints, from the platform's table: ``int &
@@ -66,6 +77,9 @@ _MAP_BITS = _flagtables.bits("MapFlag")
 _SYNC_BITS = _flagtables.bits("SyncFlag")
 _READ = _PROT_TABLE["READ"]
 _WRITE = _PROT_TABLE["WRITE"]
+#: PROT_GROWSDOWN/GROWSUP make mprotect change pages beyond the range it is
+#: given (mprotect(2)): Region could not know their protection.
+_GROWS = _PROT_TABLE.get("GROWSDOWN", 0) | _PROT_TABLE.get("GROWSUP", 0)
 _MAP_TYPES = tuple(
     _MAP_TABLE[name] for name in ("SHARED", "PRIVATE", "SHARED_VALIDATE") if name in _MAP_TABLE
 )
@@ -80,6 +94,8 @@ _FIXED = _MAP_TABLE["FIXED"]
 _FIXED_NOREPLACE = _MAP_TABLE.get("FIXED_NOREPLACE", 0)
 _MS_SYNC = _SYNC_TABLE["SYNC"]
 _MS_ASYNC = _SYNC_TABLE["ASYNC"]
+_MLOCK_ONFAULT = _TABLE.get("MlockFlag", {}).get("ONFAULT", 0)
+_MREMAP_MAYMOVE = _TABLE.get("RemapFlag", {}).get("MAYMOVE", 0)
 #: madvise codes that change what an access does: Region refuses them.
 _REFUSED_ADVICE = {
     _ADVICE_TABLE[name]: name
@@ -104,55 +120,94 @@ class ProtectionError(PermissionError):
     """
 
 
-# --------------------------------------------------------------- the finalizer
+# --------------------------------------------------------------- ownership
 #
-# A Region dropped while mapped warns (ResourceWarning) in ``__del__``, and
-# unmaps only when the object is really freed: ``__del__`` registers a weak
-# reference whose callback runs at deallocation. That order matters in a
-# cyclic garbage collection, where CPython runs every ``__del__`` of the
-# garbage (another object's ``__del__`` may still read a view of the
-# mapping, or even resurrect the Region) before it frees anything; a
-# weakref.finalize callback would run before those ``__del__`` methods. It
-# is what the stdlib mmap object gets from unmapping in its C dealloc.
-# At interpreter exit nothing is unmapped: the kernel reclaims it all.
-
-#: Weak references to dropped Regions -> the ranges to unmap once freed.
-#: The list is the Region's own, updated in place by munmap and mremap.
-_dropped: Dict[_weakref.ref[Region], _Ranges] = {}
+# A _Mapping is what must outlive a Region's methods: the address, the page
+# map and who still holds the mapping. The Region holds a lease on it, and so
+# does every view it exported; the lease's destructor (a ctypes callback
+# run when the lease capsule is freed) reports here. When the last lease
+# goes, whatever is still mapped is unmapped. Capsules are not tracked by
+# the garbage collector, so in a cyclic collection they are freed with what
+# holds them, after every __del__ of the garbage has run: a finalizer that
+# still reads a view of the mapping reads mapped memory. No weakref callback
+# is involved (CPython 3.14 drops those of weakrefs made during a
+# collection). At interpreter exit nothing is unmapped: the kernel reclaims
+# it all.
 
 
-def _unmap_freed(reference: _weakref.ref[Region]) -> None:
-    ranges = _dropped.pop(reference, None)
-    if ranges and not sys.is_finalizing():
-        for address, length in ranges:
-            _release(address, length)
-        ranges.clear()
+class _Mapping:
+    """The part of a Region that its leases reach: address, page map, holders."""
+
+    __slots__ = ("address", "exports", "holders", "pages", "region")
+
+    def __init__(self, address: int, pages: PageMap, region: Region) -> None:
+        self.address = address
+        self.pages = pages
+        #: ids of the live leases (the Region's own and its exports').
+        self.holders: Dict[int, None] = {}
+        #: export lease id -> (start, stop, writable) of the view it holds.
+        self.exports: Dict[int, Tuple[int, int, bool]] = {}
+        self.region = _weakref.ref(region)
 
 
-def _release(address: int, length: int) -> None:
-    # munmap of a range this process mapped cannot fail; never raise from a finalizer.
-    try:  # noqa: SIM105 - contextlib would be one more import at start-up
-        _libc.munmap(address, length)
-    except OSError:  # pragma: no cover
-        pass
+#: Live lease id -> the mapping it holds.
+_leases: Dict[int, _Mapping] = {}
+#: id(mapping) -> mapping, for every mapping that still has pages mapped.
+_live: Dict[int, _Mapping] = {}
 
 
-# Regions advised DONTFORK: in a child after fork their pages are gone, so
-# the child's copies must behave as unmapped. (A set of weak references; a
-# reference compares equal to another of the same live Region.)
-_dontfork_regions: Dict[_weakref.ref[Region], None] = {}
+def _new_lease(mapping: _Mapping, export: Optional[Tuple[int, int, bool]] = None) -> object:
+    lease = _libc.new_lease()
+    key = id(lease)
+    _leases[key] = mapping
+    mapping.holders[key] = None
+    if export is not None:
+        mapping.exports[key] = export
+    return lease
 
 
-def _forget_dontfork(reference: _weakref.ref[Region]) -> None:
-    _dontfork_regions.pop(reference, None)
+def _lease_ended(key: int) -> None:
+    """A lease was freed: drop it, and unmap the mapping if it was the last."""
+    mapping = _leases.pop(key, None)
+    if mapping is None:
+        return
+    mapping.exports.pop(key, None)
+    mapping.holders.pop(key, None)
+    # dict.pop is atomic: of two last leases freed at once, one unmaps.
+    last = not mapping.holders and _live.pop(id(mapping), None) is not None
+    if last and not sys.is_finalizing():
+        _unmap_spans(mapping)
+
+
+_libc.set_lease_hook(_lease_ended)
+
+
+def _unmap_spans(mapping: _Mapping) -> None:
+    for start, stop in mapping.pages.mapped():
+        # munmap of a range this process mapped cannot fail; never raise from a finalizer.
+        try:  # noqa: SIM105 - contextlib would be one more import at start-up
+            _libc.munmap(mapping.address + start, stop - start)
+        except OSError:  # pragma: no cover
+            pass
+    mapping.pages.assign(0, mapping.pages.size, None)
 
 
 def _after_fork_in_child() -> None:
-    for reference in list(_dontfork_regions):
-        region = reference()
+    """In a forked child: drop DONTFORK pages, and free locks held by other threads."""
+    for mapping in list(_live.values()):
+        region = mapping.region()
         if region is not None:
-            region._forget_mapping()
-    _dontfork_regions.clear()
+            # Another thread of the parent may have held it: it is gone.
+            region._lock = _thread.RLock()
+            region._busy = None
+        pages = mapping.pages
+        if not pages.any_flag(0, pages.size, DONTFORK):
+            continue
+        pages.unmap_flagged(DONTFORK)
+        if not pages.mapped():
+            _live.pop(id(mapping), None)
+        if region is not None:
+            region._refresh()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -187,11 +242,10 @@ def _fstat(fd: int) -> os.stat_result:
 def _convert_range(offset: object, length: object) -> Tuple[int, Optional[int]]:
     """Convert a page call's offset and length before the Region's lock is taken.
 
-    ``__index__`` is arbitrary code: it may unmap the Region (the lock is
-    reentrant, so from the same thread it would succeed) or map something
-    else at the freed address. Converting first means the open check that
-    follows under the lock sees the final state, and no call reaches the
-    kernel with a stale address.
+    ``__index__`` is arbitrary code: it may unmap the Region or map something
+    else at the freed address. Converting first means the checks that follow
+    under the lock see the final state, and no call reaches the kernel with
+    a stale address.
     """
     return _index("offset", offset), None if length is None else _index("length", length)
 
@@ -242,6 +296,122 @@ def _describe_prot(prot: int) -> str:
     return describe(Prot, prot)
 
 
+def _describe_state(state: Optional[int]) -> str:
+    return "unmapped" if state is None else _describe_prot(state & PROT_MASK)
+
+
+#: /dev/zero (Linux: major 1, minor 5) behaves like anonymous memory: any
+#: length may be mapped.
+_DEV_ZERO = os.makedev(1, 5) if sys.platform.startswith("linux") else -1
+
+
+def _mappable_size(fd: int, status: os.stat_result) -> Optional[int]:
+    """Return the size of what ``fd`` refers to, or None where any length is safe.
+
+    A block device has st_size 0: its size is where lseek(SEEK_END) lands.
+    Other kinds of file either cannot be mapped at all (the kernel says
+    ENODEV) or could fault past an end rawmmap cannot know.
+    """
+    mode = status.st_mode
+    if stat.S_ISREG(mode):
+        return status.st_size
+    if stat.S_ISBLK(mode):
+        here = os.lseek(fd, 0, os.SEEK_CUR)
+        try:
+            return os.lseek(fd, 0, os.SEEK_END)
+        finally:
+            os.lseek(fd, here, os.SEEK_SET)
+    if stat.S_ISCHR(mode) and status.st_rdev == _DEV_ZERO:
+        return None
+    if stat.S_ISDIR(mode) or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        kind = (
+            "a directory" if stat.S_ISDIR(mode) else "a pipe" if stat.S_ISFIFO(mode) else "a socket"
+        )
+        # What the kernel would answer (mmap(2): ENODEV), with what to change.
+        raise OSError(
+            _errno.ENODEV,
+            f"{os.strerror(_errno.ENODEV)}: fd={fd} is {kind}, which cannot be memory-mapped; "
+            "map a regular file, a block device, shared memory or anonymous memory",
+        )
+    raise ValueError(
+        f"fd={fd} is a character device other than /dev/zero: Region cannot know where its "
+        "end is, and pages past it could raise SIGBUS (rawmmap.raw.mmap maps it unchecked)"
+    )
+
+
+def _check_file_end(end: int, size: Optional[int], what: str) -> None:
+    """Refuse a file range whose last page would lie wholly past the end of the file.
+
+    The kernel backs the page that holds the file's last byte (its tail
+    reads as zero, mmap(2)); only a page that starts at or past the end
+    raises SIGBUS when touched.
+    """
+    if size is not None and end > _round_up(size):
+        raise ValueError(
+            f"{what} ({end}) reaches pages wholly past the end of the file ({size} bytes, "
+            f"mappable to {_round_up(size)}): touching them would raise SIGBUS"
+        )
+
+
+def _check_mmap_arguments(  # noqa: PLR0917 - the C call's arguments, in its order
+    length: object, prot: object, flags: object, fd: object, offset: object, addr: object
+) -> Tuple[int, int, int, int, int, int, Optional[Tuple[int, int]]]:
+    """Convert and check mmap(2)'s arguments for a Region.
+
+    Returns:
+        (length, prot, flags, fd, offset, address hint, (st_dev, st_ino) of
+        a mapped file or None).
+    """
+    length = _index("length", length)
+    prot = _index("prot", prot)
+    flags = _index("flags", flags)
+    fd = _libc.check_range("mmap", "fd", _index("fd", fd), "int")
+    offset = _index("offset", offset)
+    hint = 0 if addr is None else _index("addr", addr)
+    if length <= 0:
+        raise ValueError(f"length must be positive, not {length}")
+    if prot & ~_PROT_BITS or prot < 0:
+        raise ValueError(f"prot={prot:#x} has bits that are not Prot flags here")
+    if prot & _GROWS:
+        raise ValueError("Prot.GROWSDOWN/GROWSUP is for mprotect on a stack; use rawmmap.raw")
+    if flags & ~_MAP_BITS or flags < 0:
+        raise ValueError(f"flags={flags:#x} has bits that are not MapFlag flags here")
+    if flags & _MAP_TYPE_MASK not in _MAP_TYPES:
+        raise ValueError("flags must include exactly one of MapFlag.SHARED or MapFlag.PRIVATE")
+    if flags & _FIXED and (flags & _FIXED_NOREPLACE) != _FIXED_NOREPLACE:
+        raise ValueError(
+            "MapFlag.FIXED replaces whatever is mapped at addr (the interpreter's own "
+            "memory included); use FIXED_NOREPLACE, or rawmmap.raw.mmap"
+        )
+    if offset < 0:
+        raise ValueError(f"offset must not be negative, not {offset}")
+    if offset % _PAGE_SIZE:
+        raise ValueError(
+            f"offset={offset} is not a multiple of the page size ({_PAGE_SIZE}); "
+            f"map from offset {offset - offset % _PAGE_SIZE} and skip "
+            f"{offset % _PAGE_SIZE} bytes"
+        )
+    if hint % _PAGE_SIZE and flags & _FIXED_NOREPLACE:
+        raise ValueError(f"addr={hint:#x} is not a multiple of the page size ({_PAGE_SIZE})")
+    identity = None
+    if flags & _ANONYMOUS:
+        if fd != -1:
+            raise ValueError(f"an anonymous mapping takes fd=-1, not {fd}")
+    else:
+        if fd < 0:
+            raise ValueError(f"fd must be an open descriptor for a file mapping, not {fd}")
+        status = _fstat(fd)
+        _check_file_end(offset + length, _mappable_size(fd, status), "offset+length")
+        identity = (status.st_dev, status.st_ino)
+    return length, prot, flags, fd, offset, hint, identity
+
+
+_NO_COPY = (
+    "a Region is the one owner of its mapping and cannot be copied or pickled; "
+    "map the memory again, or hand out view()s"
+)
+
+
 class Region:
     """One memory mapping, with checked, protection-aware access.
 
@@ -253,8 +423,8 @@ class Region:
     size) and ``length`` (rounded up to whole pages, default: to the end).
     """
 
-    # Class-level defaults, so that repr() and munmap() work on a Region
-    # whose __init__ failed half-way.
+    # Class-level defaults, so that repr(), munmap() and __del__ work on a
+    # Region whose __init__ failed half-way.
     _address = 0
     _length = 0
     _mapped_length = 0
@@ -266,10 +436,13 @@ class Region:
     # Accesses that end at or before these offsets need no per-page check:
     # the region is open, its whole length has one protection, and that
     # protection allows reading (writing). -1 sends every access to the
-    # full check. Kept current by _refresh_fast_paths.
+    # full check. Kept current by _refresh.
     _fast_read = -1
     _fast_write = -1
-    _exports = 0
+    #: The call in progress (its name), while a method holds the lock.
+    _busy: Optional[str] = None
+    _mapping: Optional[_Mapping] = None
+    _lease: object = None
     _view: Optional[memoryview] = None
     _file_identity: Optional[Tuple[int, int]] = None
     #: For shared anonymous memory: the size of the shmem object behind it.
@@ -287,75 +460,40 @@ class Region:
     ) -> None:
         """Map memory with mmap(2); see ``rawmmap.mmap``."""
         self._lock = _thread.RLock()
-        self._ranges: _Ranges = []
-        length = _index("length", length)
-        prot = _index("prot", prot)
-        flags = _index("flags", flags)
-        fd = _libc.check_range("mmap", "fd", _index("fd", fd), "int")
-        offset = _index("offset", offset)
-        address_hint = 0 if addr is None else _index("addr", addr)
-        if length <= 0:
-            raise ValueError(f"length must be positive, not {length}")
-        if prot & ~_PROT_BITS or prot < 0:
-            raise ValueError(f"prot={prot:#x} has bits that are not Prot flags here")
-        if flags & ~_MAP_BITS or flags < 0:
-            raise ValueError(f"flags={flags:#x} has bits that are not MapFlag flags here")
-        if flags & _MAP_TYPE_MASK not in _MAP_TYPES:
-            raise ValueError("flags must include exactly one of MapFlag.SHARED or MapFlag.PRIVATE")
-        if flags & _FIXED and (flags & _FIXED_NOREPLACE) != _FIXED_NOREPLACE:
-            raise ValueError(
-                "MapFlag.FIXED replaces whatever is mapped at addr (the interpreter's own "
-                "memory included); use FIXED_NOREPLACE, or rawmmap.raw.mmap"
-            )
-        if offset < 0:
-            raise ValueError(f"offset must not be negative, not {offset}")
-        if offset % _PAGE_SIZE:
-            raise ValueError(
-                f"offset={offset} is not a multiple of the page size ({_PAGE_SIZE}); "
-                f"map from offset {offset - offset % _PAGE_SIZE} and skip "
-                f"{offset % _PAGE_SIZE} bytes"
-            )
-        if address_hint % _PAGE_SIZE and flags & _FIXED_NOREPLACE:
-            raise ValueError(
-                f"addr={address_hint:#x} is not a multiple of the page size ({_PAGE_SIZE})"
-            )
-        if flags & _ANONYMOUS:
-            if fd != -1:
-                raise ValueError(f"an anonymous mapping takes fd=-1, not {fd}")
-        else:
-            if fd < 0:
-                raise ValueError(f"fd must be an open descriptor for a file mapping, not {fd}")
-            status = _fstat(fd)
-            if stat.S_ISREG(status.st_mode):
-                if offset + length > status.st_size:
-                    raise ValueError(
-                        f"offset+length ({offset + length}) is past the end of the file "
-                        f"({status.st_size} bytes): pages past the end would raise SIGBUS"
-                    )
-                self._file_identity = (status.st_dev, status.st_ino)
-        address = _libc.mmap(address_hint, length, prot, flags, fd, offset)
-        if flags & _FIXED_NOREPLACE and address != address_hint:
+        length, prot, flags, fd, offset, hint, identity = _check_mmap_arguments(
+            length, prot, flags, fd, offset, addr
+        )
+        address = _libc.mmap(hint, length, prot, flags, fd, offset)
+        mapped_length = _round_up(length)
+        if flags & _FIXED_NOREPLACE and address != hint:
             # Kernels before 4.17 do not know FIXED_NOREPLACE and take addr as a hint.
-            _libc.munmap(address, length)
+            _libc.munmap(address, mapped_length)
             raise OSError(
                 _errno.EEXIST,
                 f"{os.strerror(_errno.EEXIST)}: this kernel placed the mapping at "
-                f"{address:#x}, not at addr={address_hint:#x}",
+                f"{address:#x}, not at addr={hint:#x}",
             )
+        try:
+            mapping = _Mapping(address, PageMap(mapped_length, prot), self)
+            self._lease = _new_lease(mapping)
+            _live[id(mapping)] = mapping
+        except BaseException:  # pragma: no cover - MemoryError between mmap and the lease
+            _libc.munmap(address, mapped_length)
+            raise
+        self._mapping = mapping
         self._address = address
         self._length = length
-        self._mapped_length = _round_up(length)
+        self._mapped_length = mapped_length
         if flags & _ANONYMOUS and flags & _SHARED:
-            self._shared_anonymous_size = self._mapped_length
+            self._shared_anonymous_size = mapped_length
         self._prot = prot
         self._flags = flags
         self._fd = fd
         self._offset = offset
-        self._starts = [0]
-        self._prots = [prot]
-        self._ranges.append((address, self._mapped_length))
+        self._file_identity = identity
+        self._view = _libc.memory_view(address, mapped_length)
         self._closed = False
-        self._refresh_fast_paths()
+        self._refresh()
 
     # ------------------------------------------------------------ attributes
 
@@ -369,6 +507,11 @@ class Region:
     def length(self) -> int:
         """The length asked for, in bytes (the mapping is rounded up to pages)."""
         return self._length
+
+    @property
+    def mapped_length(self) -> int:
+        """The length of the mapping: ``length`` rounded up to whole pages."""
+        return self._mapped_length
 
     @property
     def prot(self) -> Prot:
@@ -405,8 +548,9 @@ class Region:
 
     @property
     def exports(self) -> int:
-        """How many buffers exported by ``view()`` are alive."""
-        return self._exports
+        """How many buffers exported by ``view()`` (or ``memoryview(region)``) are alive."""
+        mapping = self._mapping
+        return 0 if mapping is None else len(mapping.exports)
 
     def __len__(self) -> int:
         """Return the length in bytes."""
@@ -431,12 +575,14 @@ class Region:
         self.munmap()
 
     def __del__(self) -> None:
-        """Warn about a Region dropped while mapped; unmap it once it is freed."""
+        """Warn about a Region dropped while mapped.
+
+        The mapping itself is unmapped when the Region's lease is freed,
+        after this method (and, in a cyclic collection, every other
+        finalizer) has run, and not before the last exported view is gone.
+        """
         if self._closed or sys.is_finalizing():
             return
-        # Register first: if the warning is turned into an error, the
-        # mapping is still released.
-        _dropped[_weakref.ref(self, _unmap_freed)] = self._ranges
         import warnings
 
         warnings.warn(
@@ -445,6 +591,44 @@ class Region:
             stacklevel=2,
         )
 
+    def __copy__(self) -> NoReturn:
+        """Refuse: a Region is the one owner of its mapping."""
+        raise TypeError(_NO_COPY)
+
+    def __deepcopy__(self, memo: object) -> NoReturn:
+        """Refuse: a Region is the one owner of its mapping."""
+        raise TypeError(_NO_COPY)
+
+    def __reduce_ex__(self, protocol: object) -> NoReturn:
+        """Refuse pickling: the mapping is this process's."""
+        raise TypeError(_NO_COPY)
+
+    # ------------------------------------------------------------ the call guard
+
+    def _begin(self, call: str, destructive: bool = False) -> Optional[str]:
+        """Take the lock and record ``call`` as in progress; return the call it nests in.
+
+        The lock is reentrant, so code that runs in this thread in the middle
+        of a call (a signal handler, a finalizer, a trace hook, an
+        argument's callback) gets in; it may read and write, but a call that
+        would take memory away from the call in progress is refused.
+        """
+        self._lock.acquire()
+        previous = self._busy
+        if destructive and previous is not None:
+            self._lock.release()
+            raise RuntimeError(
+                f"cannot {call} while {previous}() is in progress on this Region in the same "
+                "thread (called from a signal handler, a finalizer, a trace hook or an "
+                "argument's callback); it would pull the memory from under it"
+            )
+        self._busy = call
+        return previous
+
+    def _end(self, previous: Optional[str]) -> None:
+        self._busy = previous
+        self._lock.release()
+
     # ------------------------------------------------------------ checks
 
     def _check_open(self) -> None:
@@ -452,7 +636,10 @@ class Region:
             raise ValueError("the region is unmapped")
 
     def _byte_range(self, offset: object, length: object) -> Tuple[int, int]:
-        """Check a byte range inside the region; return (start, stop)."""
+        """Convert and check a byte range inside the region; return (start, stop).
+
+        Checked again under the lock (the region may have shrunk since).
+        """
         # An exact int needs no conversion: skip _index (the common case).
         start = offset if type(offset) is int else _index("offset", offset)
         if length is None:
@@ -469,22 +656,20 @@ class Region:
             )
         return start, stop
 
-    def _page_range(self, offset: object, length: object) -> Tuple[int, int]:
-        """Check a page range for a page call; return (start, byte length)."""
-        start, stop = self._byte_range(offset, length)
+    def _page_range(self, start: int, length: Optional[int]) -> Tuple[int, int]:
+        """Check a page call's range under the lock; return (start, stop), stop page-rounded."""
+        self._check_open()
+        start, stop = self._byte_range(start, length)
         if start % _PAGE_SIZE:
             raise ValueError(f"offset={start} is not a multiple of the page size ({_PAGE_SIZE})")
         if stop == start:
             raise ValueError("length must be positive")
-        return start, stop - start
+        return start, min(_round_up(stop), self._mapped_length)
 
-    def _runs(self, start: int, stop: int) -> Iterator[Tuple[int, int, int]]:
-        """Yield (run start, run stop, prot) for the runs meeting [start, stop)."""
-        starts = self._starts
-        for index, run_start in enumerate(starts):
-            run_stop = starts[index + 1] if index + 1 < len(starts) else self._mapped_length
-            if run_stop > start and run_start < stop:
-                yield run_start, run_stop, self._prots[index]
+    def _pages(self) -> PageMap:
+        mapping = self._mapping
+        assert mapping is not None  # open regions have one
+        return mapping.pages
 
     def _check_access(self, start: int, stop: int, need: int, action: str) -> None:
         """Raise unless the region is open and every page of [start, stop) allows ``need``.
@@ -498,32 +683,16 @@ class Region:
             # The range was checked before the lock was taken; another
             # thread's mremap may have shrunk the region since.
             raise IndexError(f"range [{start}, {stop}) is outside the region [0, {self._length})")
-        if len(self._prots) == 1:
-            prot = self._prots[0]
-            if prot & need == need:
-                return
-            bad = (0, self._mapped_length, prot)
-        else:
-            for bad in self._runs(start, stop):
-                if bad[2] == _UNMAPPED or bad[2] & need != need:
-                    break
-            else:
-                return
-        run_start, run_stop, prot = bad
-        if prot == _UNMAPPED:
+        denied = self._pages().first_denied(start, stop, need)
+        if denied is None:
+            return
+        run_start, run_stop, state = denied
+        if state is None:
             raise ValueError(f"cannot {action}: bytes [{run_start}, {run_stop}) are unmapped")
         raise ProtectionError(
             f"cannot {action} [{start}, {stop}): bytes [{run_start}, {run_stop}) "
-            f"are {_describe_prot(prot)}"
+            f"are {_describe_state(state)}"
         )
-
-    def _refresh_fast_paths(self) -> None:
-        """Recompute the fast-path limits after the protection, length or state changed."""
-        uniform = self._prots[0] if not self._closed and len(self._prots) == 1 else _UNMAPPED
-        readable = uniform != _UNMAPPED and uniform & _READ
-        writable = uniform != _UNMAPPED and uniform & _WRITE
-        self._fast_read = self._length if readable else -1
-        self._fast_write = self._length if writable else -1
 
     def _check_mapped(self, start: int, stop: int, action: str) -> None:
         """Raise ValueError if a page of [start, stop) was unmapped.
@@ -533,60 +702,71 @@ class Region:
         hole would act on that mapping (madvise DONTNEED would zero it,
         mremap would move or shrink it).
         """
-        for run_start, run_stop, prot in self._runs(start, stop):
-            if prot == _UNMAPPED:
-                raise ValueError(f"cannot {action}: bytes [{run_start}, {run_stop}) are unmapped")
+        hole = self._pages().first_unmapped(start, stop)
+        if hole is not None:
+            raise ValueError(f"cannot {action}: bytes [{hole[0]}, {hole[1]}) are unmapped")
 
-    def _sync_ranges(self) -> None:
-        """Recompute the mapped address ranges that the finalizer unmaps."""
-        self._ranges[:] = [
-            (self._address + run_start, run_stop - run_start)
-            for run_start, run_stop, prot in self._runs(0, self._mapped_length)
-            if prot != _UNMAPPED
-        ]
+    def _check_exports(self, start: int, stop: int, action: str, removed: int = -1) -> None:
+        """Raise BufferError if an exported view over [start, stop) would lose access.
 
-    def _set_runs(self, start: int, stop: int, prot: int) -> None:
-        """Record that pages [start, stop) now have ``prot``."""
-        stop = min(_round_up(stop), self._mapped_length)
-        new_starts: List[int] = []
-        new_prots: List[int] = []
-        for run_start, run_stop, run_prot in self._runs(0, self._mapped_length):
-            for piece_start, piece_stop, piece_prot in (
-                (run_start, min(run_stop, start), run_prot),
-                (max(run_start, start), min(run_stop, stop), prot),
-                (max(run_start, stop), run_stop, run_prot),
-            ):
-                if piece_start >= piece_stop:
-                    continue
-                if new_prots and new_prots[-1] == piece_prot:
-                    continue
-                new_starts.append(piece_start)
-                new_prots.append(piece_prot)
-        self._starts = new_starts
-        self._prots = new_prots
-        self._refresh_fast_paths()
+        ``removed`` is the protection bits the call takes away (-1: all, the
+        memory itself). A read-only view does not mind losing WRITE.
+        """
+        mapping = self._mapping
+        if mapping is None or not mapping.exports:
+            return
+        for view_start, view_stop, writable in list(mapping.exports.values()):
+            if not (view_start < stop and start < view_stop):
+                continue  # an empty view touches no page
+            lost = removed & (_READ | _WRITE) if writable else removed & _READ
+            if lost:
+                raise BufferError(
+                    f"cannot {action}: {len(mapping.exports)} exported buffer(s) of the "
+                    f"region are alive, one over bytes [{view_start}, {view_stop}); "
+                    "release them first"
+                )
+
+    def _refresh(self) -> None:
+        """Recompute the fast-path limits after the protection, length or state changed."""
+        mapping = self._mapping
+        if self._closed or mapping is None or not mapping.pages.uniform():
+            self._fast_read = self._fast_write = -1
+            return
+        state = mapping.pages.states[0]
+        self._fast_read = self._length if state is not None and state & _READ else -1
+        self._fast_write = self._length if state is not None and state & _WRITE else -1
+
+    def _close(self) -> None:
+        """Mark the region unmapped (its pages already are)."""
+        self._closed = True
+        self._view = None
+        self._fast_read = self._fast_write = -1
+        mapping = self._mapping
+        if mapping is not None:
+            _live.pop(id(mapping), None)
 
     def protection(self, offset: int = 0) -> Optional[Prot]:
         """Return the current protection of the page holding byte ``offset``.
 
         Returns:
             The Prot of that page, or None where it was unmapped.
+
+        Raises:
+            IndexError: ``offset`` is outside the region.
+            ValueError: the region is unmapped.
         """
         position = _index("offset", offset)
-        if not 0 <= position < self._length:
-            raise IndexError(f"offset={position} is outside the region [0, {self._length})")
-        self._check_open()
-        for _, _, prot in self._runs(position, position + 1):
-            from rawmmap.flags import Prot
+        previous = self._begin("protection")
+        try:
+            self._check_open()
+            if not 0 <= position < self._length:
+                raise IndexError(f"offset={position} is outside the region [0, {self._length})")
+            state = self._pages().state_at(position)
+        finally:
+            self._end(previous)
+        from rawmmap.flags import Prot
 
-            return None if prot == _UNMAPPED else Prot(prot)
-        raise IndexError(offset)  # pragma: no cover - checked above
-
-    def _internal_view(self) -> memoryview:
-        view = self._view
-        if view is None:
-            view = self._view = _libc.memory_view(self._address, self._mapped_length)
-        return view
+        return None if state is None else Prot(state & PROT_MASK)
 
     # ------------------------------------------------------------ access
 
@@ -602,21 +782,37 @@ class Region:
         """Read one byte (an int) or a slice (bytes), like ``bytes``."""
         if isinstance(index, slice):
             low, high, step = _slice_span(index, self._length)
-            with self._lock:
+            lock = self._lock
+            lock.acquire()
+            previous = self._busy
+            self._busy = "read"
+            try:
                 if high > self._fast_read:
                     self._check_access(low, high, _READ, "read")
-                view = self._view if self._view is not None else self._internal_view()
-                return bytes(view[low:high] if step == 1 else view[low:high][::step])
+                view = self._view
+                assert view is not None
+                return view[low:high].tobytes() if step == 1 else view[low:high][::step].tobytes()
+            finally:
+                self._busy = previous
+                lock.release()
         position = index if type(index) is int else _index("index", index)
         if position < 0:
             position += self._length
         if not 0 <= position < self._length:
             raise IndexError(f"index {index} is outside the region [0, {self._length})")
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        previous = self._busy
+        self._busy = "read"
+        try:
             if position >= self._fast_read:
                 self._check_access(position, position + 1, _READ, "read")
-            view = self._view if self._view is not None else self._internal_view()
+            view = self._view
+            assert view is not None
             return view[position]
+        finally:
+            self._busy = previous
+            lock.release()
 
     def __setitem__(self, index: Union[int, slice], value: object) -> None:
         """Write one byte (an int in 0..255) or a slice (same length)."""
@@ -631,14 +827,22 @@ class Region:
             count = high - low if step == 1 else len(range(low, high, abs(step)))
             if size != count:
                 raise ValueError(f"value has {size} bytes; the slice has {count}")
-            with self._lock:
+            lock = self._lock
+            lock.acquire()
+            previous = self._busy
+            self._busy = "write"
+            try:
                 if high > self._fast_write:
                     self._check_access(low, high, _WRITE, "write")
-                view = self._view if self._view is not None else self._internal_view()
+                view = self._view
+                assert view is not None
                 if step == 1:
                     view[low:high] = data
                 else:
                     view[low:high][::step] = data
+            finally:
+                self._busy = previous
+                lock.release()
             return
         position = index if type(index) is int else _index("index", index)
         byte = value if type(value) is int else _index("value", value)
@@ -648,11 +852,19 @@ class Region:
             raise IndexError(f"index {index} is outside the region [0, {self._length})")
         if not 0 <= byte <= 255:
             raise ValueError(f"a byte must be in 0..255, not {byte}")
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        previous = self._busy
+        self._busy = "write"
+        try:
             if position >= self._fast_write:
                 self._check_access(position, position + 1, _WRITE, "write")
-            view = self._view if self._view is not None else self._internal_view()
+            view = self._view
+            assert view is not None
             view[position] = byte
+        finally:
+            self._busy = previous
+            lock.release()
 
     def read(self, offset: int = 0, length: Optional[int] = None) -> bytes:
         """Return a copy of ``length`` bytes at ``offset`` (default: to the end).
@@ -663,18 +875,27 @@ class Region:
             ValueError: the region is unmapped.
         """
         start, stop = self._byte_range(offset, length)
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        previous = self._busy
+        self._busy = "read"
+        try:
             if stop > self._fast_read:
                 self._check_access(start, stop, _READ, "read")
-            view = self._view if self._view is not None else self._internal_view()
-            return bytes(view[start:stop])
+            view = self._view
+            assert view is not None
+            return view[start:stop].tobytes()
+        finally:
+            self._busy = previous
+            lock.release()
 
-    def write(self, offset: int, data: object) -> int:
+    def write(self, offset: int, data: Buffer) -> int:
         """Copy ``data`` (any bytes-like object) to ``offset``; return its length.
 
         Raises:
             IndexError: the data would run past the end of the region.
             ProtectionError: a page of the range is not writable.
+            TypeError: ``data`` is not bytes-like.
             ValueError: the region is unmapped.
         """
         # bytes is already a flat 'B' buffer; anything else is cast to one.
@@ -685,11 +906,19 @@ class Region:
             source = _bytes_view("data", data)
             size = source.nbytes
         start, stop = self._byte_range(offset, size)
-        with self._lock:
+        lock = self._lock
+        lock.acquire()
+        previous = self._busy
+        self._busy = "write"
+        try:
             if stop > self._fast_write:
                 self._check_access(start, stop, _WRITE, "write")
-            view = self._view if self._view is not None else self._internal_view()
+            view = self._view
+            assert view is not None
             view[start:stop] = source
+        finally:
+            self._busy = previous
+            lock.release()
         return stop - start
 
     def view(
@@ -697,9 +926,13 @@ class Region:
     ) -> memoryview:
         """Return a zero-copy memoryview (format ``'B'``) of a byte range.
 
-        While the view, or any view made from it, is alive, ``munmap``,
-        ``mremap`` and a protection downgrade raise BufferError. Release it
-        with ``view.release()`` or a ``with`` block.
+        The view reaches exactly these bytes: its ``.obj`` is None, and no
+        slice, cast or ``memoryview()`` of it reaches further or gains
+        write access. While it, or any view made from it, is alive,
+        ``munmap`` of its pages, ``mremap`` and an ``mprotect`` that takes
+        away an access it has raise BufferError, and the mapping stays
+        mapped even if the Region is dropped. Release it with
+        ``view.release()`` or a ``with`` block.
 
         Args:
             offset: first byte.
@@ -709,28 +942,35 @@ class Region:
                 of the range is writable.
 
         Raises:
+            IndexError: the range is outside the region.
             ProtectionError: a page is not readable, or ``readonly=False``
                 and a page is not writable.
+            ValueError: the region, or a page of the range, is unmapped,
+                or a page was advised DONTFORK (a forked child would fault
+                on the view).
         """
         start, stop = self._byte_range(offset, length)
-        with self._lock:
+        # bool() may call __bool__: before any check.
+        wanted = None if readonly is None else bool(readonly)
+        previous = self._begin("view")
+        try:
             self._check_access(start, stop, _READ, "view")
-            writable = not readonly
-            if writable:
-                try:
-                    self._check_access(start, stop, _WRITE, "write through a view of")
-                except ProtectionError:
-                    if readonly is False:
-                        raise
-                    writable = False
-            view = _libc.counted_view(self._address, self._mapped_length, self._release_export)
-            self._exports += 1
-        view = view[start:stop]
-        return view if writable else view.toreadonly()
-
-    def _release_export(self) -> None:
-        with self._lock:
-            self._exports -= 1
+            pages = self._pages()
+            writable = wanted is not True and pages.first_denied(start, stop, _WRITE) is None
+            if wanted is False and not writable:
+                self._check_access(start, stop, _WRITE, "write through a view of")
+            if pages.any_flag(start, stop, DONTFORK):
+                raise ValueError(
+                    f"cannot view [{start}, {stop}): pages there were advised DONTFORK, and a "
+                    "view of them would fault in a forked child; copy with read() instead"
+                )
+            mapping = self._mapping
+            assert mapping is not None
+            lease = _new_lease(mapping, (start, stop, writable))
+            view = _libc.leased_view(self._address + start, stop - start, writable, lease)
+        finally:
+            self._end(previous)
+        return view
 
     if sys.version_info >= (3, 12):
 
@@ -745,61 +985,42 @@ class Region:
         """Unmap the region, or a page range of it, with munmap(2).
 
         Unmapping the whole region is idempotent. After a partial unmap the
-        rest stays usable and the hole raises ValueError on access.
+        bytes there are gone: accesses raise ValueError, and page calls over
+        them raise ValueError too (the kernel may reuse the addresses).
 
         Raises:
-            BufferError: a view exported by ``view()`` is alive.
+            BufferError: a view over the range is alive.
+            RuntimeError: called from inside another call on this Region
+                (a signal handler, a finalizer, a trace hook).
+            IndexError, ValueError: the range is outside the region or not
+                page-aligned.
         """
-        offset, length = _convert_range(offset, length)
+        start, count = _convert_range(offset, length)
         if self._closed:
             return
-        if offset == 0 and length is None:
-            with self._lock:
-                if self._closed:
-                    return
-                self._check_no_exports("unmap")
-                self._unmap_all()
-            return
-        with self._lock:
+        previous = self._begin("munmap", destructive=True)
+        try:
             if self._closed:
                 return
-            start, count = self._page_range(offset, length)
-            self._check_no_exports("unmap")
-            stop = min(_round_up(start + count), self._mapped_length)
-            if start == 0 and stop == self._mapped_length:
-                self._unmap_all()
-                return
-            self._view = None
+            whole = start == 0 and count is None
+            start, stop = (0, self._mapped_length) if whole else self._page_range(start, count)
+            self._check_exports(start, stop, "unmap")
+            mapping = self._mapping
+            assert mapping is not None
+            pages = mapping.pages
+            self._view = None if (start, stop) == (0, self._mapped_length) else self._view
             # Only the runs still mapped: a hole left by an earlier partial
             # munmap may hold another mapping by now.
-            for run_start, run_stop, prot in list(self._runs(start, stop)):
-                if prot != _UNMAPPED:
-                    piece_start, piece_stop = max(run_start, start), min(run_stop, stop)
-                    _libc.munmap(self._address + piece_start, piece_stop - piece_start)
-            self._set_runs(start, stop, _UNMAPPED)
-            self._sync_ranges()
-            if not self._ranges:
-                self._forget_mapping()
-
-    def _check_no_exports(self, action: str) -> None:
-        if self._exports:
-            raise BufferError(
-                f"cannot {action}: {self._exports} exported buffer(s) of the region "
-                "are alive; release them first"
-            )
-
-    def _unmap_all(self) -> None:
-        ranges = list(self._ranges)
-        self._forget_mapping()
-        for address, length in ranges:
-            _libc.munmap(address, length)
-
-    def _forget_mapping(self) -> None:
-        """Mark the region unmapped without calling munmap."""
-        self._closed = True
-        self._view = None
-        self._ranges.clear()
-        self._refresh_fast_paths()
+            for run_start, run_stop, state in pages.runs(start, stop):
+                if state is not None:
+                    _libc.munmap(self._address + run_start, run_stop - run_start)
+            pages.assign(start, stop, None)
+            if not pages.mapped():
+                self._close()
+            else:
+                self._refresh()
+        finally:
+            self._end(previous)
 
     def msync(self, flags: int = _MS_SYNC, offset: int = 0, length: Optional[int] = None) -> None:
         """Flush dirty pages to the file with msync(2).
@@ -820,48 +1041,70 @@ class Region:
         both = _MS_SYNC | _MS_ASYNC
         if flags & both == both:
             raise ValueError("msync flags cannot hold both SYNC and ASYNC (POSIX: EINVAL)")
-        offset, length = _convert_range(offset, length)
-        with self._lock:
-            self._check_open()
-            start, count = self._page_range(offset, length)
-            self._check_mapped(start, start + count, "msync")
-            _libc.msync(self._address + start, count, flags)
+        start, count = _convert_range(offset, length)
+        previous = self._begin("msync")
+        try:
+            start, stop = self._page_range(start, count)
+            self._check_mapped(start, stop, "msync")
+            _libc.msync(self._address + start, stop - start, flags)
+        finally:
+            self._end(previous)
 
     def mprotect(self, prot: int, offset: int = 0, length: Optional[int] = None) -> None:
         """Change the protection of the region, or a page range, with mprotect(2).
 
         Raises:
-            BufferError: the change removes a permission while an exported
-                view is alive.
+            BufferError: the change takes away an access that a live view
+                over the range has (READ from any view, WRITE from a
+                writable one).
+            RuntimeError: a call that takes a permission away, from inside
+                another call on this Region.
             PermissionError: EACCES, e.g. WRITE on a shared mapping of a file
                 opened read-only.
+            ValueError: unknown bits, GROWSDOWN/GROWSUP (they change pages
+                outside the range: use ``rawmmap.raw.mprotect``), or part of
+                the range is unmapped.
         """
         prot = _index("prot", prot)
         if prot & ~_PROT_BITS or prot < 0:
             raise ValueError(f"prot={prot:#x} has bits that are not Prot flags here")
-        offset, length = _convert_range(offset, length)
-        with self._lock:
-            self._check_open()
-            start, count = self._page_range(offset, length)
-            stop = start + count
-            runs = list(self._runs(start, stop))
-            if any(run_prot == _UNMAPPED for _, _, run_prot in runs):
-                raise ValueError("cannot mprotect: part of the range is unmapped")
-            if self._exports and any(run_prot & ~prot for _, _, run_prot in runs):
-                raise BufferError(
-                    f"cannot remove a permission: {self._exports} exported buffer(s) "
-                    "of the region are alive; release them first"
-                )
-            _libc.mprotect(self._address + start, count, prot)
-            self._set_runs(start, stop, prot)
+        if prot & _GROWS:
+            raise ValueError(
+                "Prot.GROWSDOWN/GROWSUP extend the change to pages outside the range, which "
+                "Region could not track; use rawmmap.raw.mprotect"
+            )
+        start, count = _convert_range(offset, length)
+        previous = self._begin("mprotect")
+        try:
+            start, stop = self._page_range(start, count)
+            pages = self._pages()
+            self._check_mapped(start, stop, "mprotect")
+            removed = 0
+            for _, _, state in pages.runs(start, stop):
+                removed |= (state or 0) & PROT_MASK & ~prot
+            if removed & (_READ | _WRITE):
+                if previous is not None:
+                    raise RuntimeError(
+                        f"cannot take a permission away with mprotect while {previous}() is in "
+                        "progress on this Region in the same thread"
+                    )
+                self._check_exports(start, stop, "remove a permission", removed)
+            _libc.mprotect(self._address + start, stop - start, prot)
+            pages.set_prot(start, stop, prot)
+            self._refresh()
+        finally:
+            self._end(previous)
 
     def madvise(self, advice: int, offset: int = 0, length: Optional[int] = None) -> None:
         """Advise the kernel how the region, or a page range, will be used (madvise(2)).
 
         Advice such as DONTNEED discards data (anonymous and private pages
         read back as zero); that is the kernel's documented behaviour.
+        DONTFORK is recorded: in a forked child those pages are unmapped,
+        and views of them are refused.
 
         Raises:
+            BufferError: DONTFORK over pages a live view covers.
             ValueError: HWPOISON, SOFT_OFFLINE or GUARD_INSTALL, which make
                 accesses fault (use ``rawmmap.raw.madvise``).
             OSError: EINVAL where the kernel does not know the advice.
@@ -872,16 +1115,18 @@ class Region:
                 f"Advice.{_REFUSED_ADVICE[advice]} makes accesses fault; "
                 "Region refuses it (rawmmap.raw.madvise passes it on)"
             )
-        offset, length = _convert_range(offset, length)
-        with self._lock:
-            self._check_open()
-            start, count = self._page_range(offset, length)
-            self._check_mapped(start, start + count, "madvise")
-            _libc.madvise(self._address + start, count, advice)
+        start, count = _convert_range(offset, length)
+        previous = self._begin("madvise")
+        try:
+            start, stop = self._page_range(start, count)
+            self._check_mapped(start, stop, "madvise")
             if advice == _DONTFORK:
-                _dontfork_regions[_weakref.ref(self, _forget_dontfork)] = None
-            elif advice == _DOFORK:
-                _dontfork_regions.pop(_weakref.ref(self), None)
+                self._check_exports(start, stop, "advise DONTFORK")
+            _libc.madvise(self._address + start, stop - start, advice)
+            if advice in (_DONTFORK, _DOFORK):
+                self._pages().set_flag(start, stop, DONTFORK, advice == _DONTFORK)
+        finally:
+            self._end(previous)
 
     def mlock(
         self, offset: int = 0, length: Optional[int] = None, *, onfault: bool = False
@@ -894,24 +1139,29 @@ class Region:
         Raises:
             OSError: ENOMEM over RLIMIT_MEMLOCK, EPERM.
         """
-        offset, length = _convert_range(offset, length)
-        with self._lock:
-            self._check_open()
-            start, count = self._page_range(offset, length)
-            self._check_mapped(start, start + count, "mlock")
-            if onfault:
-                _libc.mlock2(self._address + start, count, 1)
+        start, count = _convert_range(offset, length)
+        on_fault = bool(onfault)  # __bool__ runs before the lock
+        previous = self._begin("mlock")
+        try:
+            start, stop = self._page_range(start, count)
+            self._check_mapped(start, stop, "mlock")
+            if on_fault:
+                _libc.mlock2(self._address + start, stop - start, _MLOCK_ONFAULT)
             else:
-                _libc.mlock(self._address + start, count)
+                _libc.mlock(self._address + start, stop - start)
+        finally:
+            self._end(previous)
 
     def munlock(self, offset: int = 0, length: Optional[int] = None) -> None:
         """Unlock the region, or a page range, with munlock(2)."""
-        offset, length = _convert_range(offset, length)
-        with self._lock:
-            self._check_open()
-            start, count = self._page_range(offset, length)
-            self._check_mapped(start, start + count, "munlock")
-            _libc.munlock(self._address + start, count)
+        start, count = _convert_range(offset, length)
+        previous = self._begin("munlock")
+        try:
+            start, stop = self._page_range(start, count)
+            self._check_mapped(start, stop, "munlock")
+            _libc.munlock(self._address + start, stop - start)
+        finally:
+            self._end(previous)
 
     def mincore(self, offset: int = 0, length: Optional[int] = None) -> List[bool]:
         """Tell which pages of the region, or a page range, are resident (mincore(2)).
@@ -919,12 +1169,14 @@ class Region:
         Returns:
             One bool per page, True where the page is in memory.
         """
-        offset, length = _convert_range(offset, length)
-        with self._lock:
-            self._check_open()
-            start, count = self._page_range(offset, length)
-            self._check_mapped(start, start + count, "mincore")
-            vector = _libc.mincore(self._address + start, count)
+        start, count = _convert_range(offset, length)
+        previous = self._begin("mincore")
+        try:
+            start, stop = self._page_range(start, count)
+            self._check_mapped(start, stop, "mincore")
+            vector = _libc.mincore(self._address + start, stop - start)
+        finally:
+            self._end(previous)
         return [bool(byte & 1) for byte in vector]
 
     def mremap(self, new_length: int, *, may_move: bool = True) -> None:
@@ -936,21 +1188,33 @@ class Region:
         Raises:
             NotImplementedError: not Linux.
             BufferError: an exported view is alive.
-            ValueError: growing a file mapping past the file's end, or shared
-                anonymous memory past its original size.
+            RuntimeError: called from inside another call on this Region.
+            ValueError: the region has holes or mixed protection (the
+                kernel can only remap one area), growing a file mapping
+                past the file's end, or shared anonymous memory past its
+                original size.
             OSError: ENOMEM when it cannot grow in place and ``may_move`` is
-                False, EFAULT when the region has holes or mixed protection.
+                False.
         """
         new_length = _index("new_length", new_length)
+        moving = bool(may_move)  # __bool__ runs before the lock
         if not _libc.HAS_MREMAP:  # pragma: no cover - not Linux
             raise NotImplementedError("mremap(2) is Linux-only")
         if new_length <= 0:
             raise ValueError(f"new_length must be positive, not {new_length}")
-        with self._lock:
+        previous = self._begin("mremap", destructive=True)
+        try:
             self._check_open()
+            pages = self._pages()
             self._check_mapped(0, self._mapped_length, "mremap")
-            self._check_no_exports("mremap")
-            if self._shared_anonymous_size and _round_up(new_length) > self._shared_anonymous_size:
+            if not pages.uniform():
+                raise ValueError(
+                    "cannot mremap a region with mixed protection or DONTFORK pages: the "
+                    "kernel keeps them as separate areas and answers EFAULT"
+                )
+            self._check_exports(0, self._mapped_length, "mremap")
+            new_mapped = _round_up(new_length)
+            if self._shared_anonymous_size and new_mapped > self._shared_anonymous_size:
                 # Shared anonymous memory is a shmem object sized at mmap
                 # time; mremap grows the mapping, not the object, and a
                 # touch past the object's end raises SIGBUS (mm/shmem.c).
@@ -961,22 +1225,21 @@ class Region:
                 )
             if not self._flags & _ANONYMOUS and new_length > self._length:
                 self._check_file_size(self._offset + new_length)
-            new_mapped = _round_up(new_length)
             address = _libc.mremap(
-                self._address, self._mapped_length, new_mapped, 1 if may_move else 0
+                self._address, self._mapped_length, new_mapped, _MREMAP_MAYMOVE if moving else 0
             )
-            self._view = None
-            old_mapped = self._mapped_length
+            state = pages.states[-1]
+            pages.resize(new_mapped, state)
+            mapping = self._mapping
+            assert mapping is not None
+            mapping.address = address
             self._address = address
             self._length = new_length
             self._mapped_length = new_mapped
-            if new_mapped > old_mapped:
-                self._set_runs(old_mapped, new_mapped, self._prots[-1])
-            else:
-                kept = sum(1 for run_start in self._starts if run_start < new_mapped)
-                del self._starts[kept:], self._prots[kept:]
-            self._sync_ranges()
-            self._refresh_fast_paths()
+            self._view = _libc.memory_view(address, new_mapped)
+            self._refresh()
+        finally:
+            self._end(previous)
 
     def _check_file_size(self, end: int) -> None:
         try:
@@ -987,11 +1250,7 @@ class Region:
             ) from error
         if (status.st_dev, status.st_ino) != self._file_identity:
             raise ValueError(f"descriptor {self._fd} no longer refers to the mapped file")
-        if end > status.st_size:
-            raise ValueError(
-                f"offset+length ({end}) is past the end of the file ({status.st_size} "
-                "bytes): pages past the end would raise SIGBUS"
-            )
+        _check_file_end(end, _mappable_size(self._fd, status), "offset+length")
 
 
 def mmap(
@@ -1016,8 +1275,12 @@ def mmap(
             otherwise, naming the page size).
         addr: where to place the mapping (a hint unless FIXED_NOREPLACE).
 
+    A file mapping may end anywhere inside the page that holds the file's
+    last byte (the rest of that page reads as zero, and stores there never
+    reach the file); only pages wholly past the end are refused.
+
     Raises:
-        ValueError: bad arguments, or a file mapping past the file's end.
+        ValueError: bad arguments, or pages wholly past the file's end.
         TypeError: a non-integer argument.
         OSError: from mmap(2): EACCES (PermissionError) for PROT_WRITE with
             MAP_SHARED on a descriptor opened read-only, EBADF, ENODEV (the
@@ -1069,7 +1332,7 @@ def map_file(
         flags: extra ``MapFlag`` bits.
 
     Raises:
-        ValueError: an empty file, or a range past the end of the file.
+        ValueError: an empty file, or pages wholly past the end of the file.
     """
     prot = _index("prot", prot)
     offset = _index("offset", offset)
@@ -1089,7 +1352,10 @@ def map_file(
 
 def _map_descriptor(fd: int, length: Optional[int], offset: int, prot: int, flags: int) -> Region:
     if length is None:
-        size = _fstat(fd).st_size
+        status = _fstat(fd)
+        size = _mappable_size(fd, status)
+        if size is None:
+            raise ValueError(f"fd {fd} has no end to map to: give a length")
         if offset > size:
             raise ValueError(f"offset={offset} is past the end of the file ({size} bytes)")
         length = size - offset

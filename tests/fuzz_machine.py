@@ -111,6 +111,26 @@ def _file_bytes(seed: int, size: int) -> bytes:
     return random.Random(seed).randbytes(size)
 
 
+def _removed(pages: List[Optional[int]], prot: int) -> int:
+    """The protection bits an mprotect to ``prot`` takes away from ``pages``."""
+    removed = 0
+    for page in pages:
+        if page is not None:
+            removed |= page & ~prot
+    return removed
+
+
+def _views_lose_access(model: Model, start: int, stop: int, removed: int) -> bool:
+    """Whether a live, non-empty view over [start, stop) loses an access it has."""
+    read, write = int(Prot.READ), int(Prot.WRITE)
+    for view, view_start, view_stop in model.views:
+        if not (view_start < stop and start < view_stop):
+            continue
+        if removed & read or (removed & write and not view.readonly):
+            return True
+    return False
+
+
 class RegionMachine(RuleBasedStateMachine):
     """Random sequences of Region calls, each checked against the model."""
 
@@ -336,7 +356,7 @@ class RegionMachine(RuleBasedStateMachine):
         length = min(count * PAGE, model.length - first * PAGE)
         if any(page is None for page in pages):
             expected: Optional[Type[Exception]] = ValueError
-        elif model.views and any(page & ~prot for page in pages if page is not None):
+        elif _views_lose_access(model, first * PAGE, (first + count) * PAGE, _removed(pages, prot)):
             expected = BufferError
         else:
             expected = None
@@ -427,6 +447,8 @@ class RegionMachine(RuleBasedStateMachine):
         past_shmem = model.kind == "anon-shared" and pages * PAGE > len(model.backing)
         if any(page is None for page in model.prots):
             refused = ValueError  # a hole may hold another mapping by now
+        elif len(set(model.prots)) > 1:
+            refused = ValueError  # several kernel areas: mremap would be EFAULT
         elif model.views:
             refused = BufferError
         elif past_file or past_shmem:
@@ -550,7 +572,7 @@ class RegionMachine(RuleBasedStateMachine):
             return
         first, count = self._pages(model, first, count)
         length = min(count * PAGE, model.length - first * PAGE)
-        if model.views:
+        if _views_lose_access(model, first * PAGE, (first + count) * PAGE, -1):
             try:
                 model.region.munmap(first * PAGE, length)
             except BufferError:
@@ -566,7 +588,7 @@ class RegionMachine(RuleBasedStateMachine):
     def munmap(self, model: Model) -> None:
         """Unmap the whole region (releasing its views first); then every access is ValueError."""
         self._count()
-        if model.views:
+        if _views_lose_access(model, 0, len(model.prots) * PAGE, -1):
             try:
                 model.region.munmap()
             except BufferError:

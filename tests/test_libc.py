@@ -166,18 +166,25 @@ def test_mlockall_future_onfault_then_munlockall() -> None:
         rawmmap.munlockall()
 
 
-def test_counted_views_of_many_lengths_recycle_their_types() -> None:
-    calls: list[int] = []
+def test_leased_view_reaches_exactly_its_bytes_and_frees_its_lease_with_the_last_view() -> None:
+    freed: list[int] = []
+    previous = _libc._lease_hook[0]
+    _libc.set_lease_hook(freed.append)
     address = _libc.mmap(0, 4096, RW, ANON, -1, 0)
     try:
-        for length in range(1, 80):
-            view = _libc.counted_view(address, length, lambda: calls.append(1))
-            view.release()
-            del view
-        assert len(_libc._export_types) <= 64
+        lease = _libc.new_lease()
+        key = id(lease)
+        view = _libc.leased_view(address + 16, 8, False, lease)
+        del lease
+        assert view.obj is None and view.readonly and view.nbytes == 8
+        derived = memoryview(view).cast("B")[2:4]
+        view.release()
+        assert freed == []  # the derived view still holds the buffer
+        del derived
+        assert freed == [key]
     finally:
+        _libc.set_lease_hook(previous)  # type: ignore[arg-type]
         _libc.munmap(address, 4096)
-    assert len(calls) == 79
 
 
 def test_describe_spells_codes_and_masks() -> None:

@@ -205,14 +205,12 @@ def test_dropped_region_stays_mapped_until_its_view_is_gone() -> None:
     region.write(0, b"still here")
     address = region.address
     view = region.view()
-    del region
-    gc.collect()
+    with pytest.warns(ResourceWarning, match="unclosed"):
+        del region
+        gc.collect()
     assert bytes(view[:10]) == b"still here"
     assert raw.mincore(address, PAGE)  # mapped: mincore answers
-    with pytest.warns(ResourceWarning, match="unclosed"):
-        view.release()
-        del view
-        gc.collect()
+    del view
     with pytest.raises(OSError) as caught:
         raw.mincore(address, PAGE)  # unmapped now: ENOMEM
     assert caught.value.errno == 12
@@ -221,18 +219,22 @@ def test_dropped_region_stays_mapped_until_its_view_is_gone() -> None:
 def test_dropped_region_with_a_derived_view_waits_for_the_last_view() -> None:
     region = rawmmap.map_anonymous(2 * PAGE)
     region.write(PAGE, b"derived")
+    address = region.address
     view = region.view()
     derived = view[PAGE : PAGE + 7]
-    del region
-    view.release()
-    gc.collect()
-    assert bytes(derived) == b"derived"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        derived.release()
-        del derived, view
+        del region
+        view.release()
         gc.collect()
     assert [warning.category for warning in caught] == [ResourceWarning]
+    assert bytes(derived) == b"derived"
+    assert raw.mincore(address, 2 * PAGE)  # the derived view keeps it mapped
+    derived.release()
+    del derived, view
+    with pytest.raises(OSError) as caught_error:
+        raw.mincore(address, PAGE)
+    assert caught_error.value.errno == 12
 
 
 CYCLE_CHILD = """

@@ -327,14 +327,17 @@ def test_mremap_with_live_view_raises_buffererror(page: int) -> None:
 def test_dropped_region_with_live_view_stays_mapped_until_the_view_dies(page: int) -> None:
     region = rawmmap.map_anonymous(page)
     region.write(0, b"alive")
+    address = region.address
     view = region.view()
-    del region
-    gc.collect()
-    assert bytes(view[:5]) == b"alive"  # still mapped: the view holds the region
-    with pytest.warns(ResourceWarning):
-        view.release()
-        del view
+    with pytest.warns(ResourceWarning, match="unclosed"):
+        del region
         gc.collect()
+    assert bytes(view[:5]) == b"alive"  # still mapped: the view holds a lease on it
+    assert rawmmap.raw.mincore(address, page)
+    view.release()
+    with pytest.raises(OSError) as caught:
+        rawmmap.raw.mincore(address, page)  # the last lease went: unmapped
+    assert caught.value.errno == errno.ENOMEM
 
 
 # ------------------------------------------------------------------ ownership

@@ -260,11 +260,11 @@ def test_readonly_view_of_a_writable_region(page: int) -> None:
 def test_dontfork_bookkeeping_goes_with_the_region(page: int) -> None:
     from rawmmap import region as region_module
 
-    before = len(region_module._dontfork_regions)
+    before = len(region_module._live)
     region = rawmmap.map_anonymous(page)
     region.madvise(rawmmap.Advice.DONTFORK)
-    assert len(region_module._dontfork_regions) == before + 1
+    assert len(region_module._live) == before + 1
     region.munmap()
     del region
     gc.collect()
-    assert len(region_module._dontfork_regions) == before
+    assert len(region_module._live) == before

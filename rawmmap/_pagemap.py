@@ -1,0 +1,184 @@
+"""The page map: which pages of a Region are mapped, and in which state.
+
+One ``PageMap`` is the single owner of a mapping's per-page state. It holds
+sorted runs over the byte range ``[0, size)``: ``starts[i]`` is the first
+byte of run ``i`` (a multiple of the page size; run ``i`` ends where run
+``i + 1`` starts, the last one at ``size``) and ``states[i]`` is its state,
+or ``None`` where the pages are unmapped. A state is an int: the page
+protection (``Prot`` bits) in the low 32 bits and rawmmap's own per-page
+flags above them (``DONTFORK``), so an access check is one ``&``.
+
+Adjacent runs never hold the same state, so a mapping with one protection is
+one run, and every question below is answered with a bisect: O(log k) for k
+runs, whatever the size of the mapping.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable, List, Optional, Tuple
+
+    #: A run clipped to a query: (start, stop, state or None).
+    Run = Tuple[int, int, Optional[int]]
+
+__all__ = ["DONTFORK", "PROT_MASK", "PageMap"]
+
+#: The protection bits of a state.
+PROT_MASK = (1 << 32) - 1
+#: The pages were advised MADV_DONTFORK: a forked child does not have them.
+DONTFORK = 1 << 32
+
+
+class PageMap:
+    """Sorted runs of page states over ``[0, size)`` bytes.
+
+    Offsets passed in are byte offsets; callers round them to pages. The
+    map itself never calls the kernel: it records what the caller did.
+    """
+
+    __slots__ = ("size", "starts", "states")
+
+    def __init__(self, size: int, state: Optional[int]) -> None:
+        """Start with one run of ``state`` over ``[0, size)``."""
+        self.size = size
+        self.starts: List[int] = [0]
+        self.states: List[Optional[int]] = [state]
+
+    def __repr__(self) -> str:
+        """Show the runs."""
+        return f"PageMap(size={self.size}, runs={self.runs(0, self.size)})"
+
+    def uniform(self) -> bool:
+        """Tell whether the whole map is one run."""
+        return len(self.states) == 1
+
+    def state_at(self, offset: int) -> Optional[int]:
+        """Return the state of the page holding byte ``offset`` (0 <= offset < size)."""
+        return self.states[bisect_right(self.starts, offset) - 1]
+
+    def runs(self, start: int, stop: int) -> List[Run]:
+        """Return the runs meeting ``[start, stop)``, clipped to it."""
+        if stop <= start:
+            return []
+        starts, states = self.starts, self.states
+        index = bisect_right(starts, start) - 1
+        result: List[Run] = []
+        last = len(starts) - 1
+        while index <= last:
+            run_start = starts[index]
+            if run_start >= stop:
+                break
+            run_stop = starts[index + 1] if index < last else self.size
+            result.append((max(run_start, start), min(run_stop, stop), states[index]))
+            index += 1
+        return result
+
+    def first_denied(self, start: int, stop: int, need: int) -> Optional[Run]:
+        """Return the first run of ``[start, stop)`` that is unmapped or lacks ``need`` bits."""
+        if stop <= start:
+            return None
+        starts, states = self.starts, self.states
+        index = bisect_right(starts, start) - 1
+        last = len(starts) - 1
+        while index <= last and starts[index] < stop:
+            state = states[index]
+            if state is None or state & need != need:
+                run_stop = starts[index + 1] if index < last else self.size
+                return max(starts[index], start), min(run_stop, stop), state
+            index += 1
+        return None
+
+    def first_unmapped(self, start: int, stop: int) -> Optional[Tuple[int, int]]:
+        """Return the first unmapped span of ``[start, stop)``, or None."""
+        for run_start, run_stop, state in self.runs(start, stop):
+            if state is None:
+                return run_start, run_stop
+        return None
+
+    def any_flag(self, start: int, stop: int, flag: int) -> bool:
+        """Tell whether a mapped page of ``[start, stop)`` has ``flag`` set."""
+        return any(state is not None and state & flag for _, _, state in self.runs(start, stop))
+
+    def mapped(self) -> List[Tuple[int, int]]:
+        """Return the mapped spans as (start, stop), adjacent runs merged."""
+        spans: List[Tuple[int, int]] = []
+        for run_start, run_stop, state in self.runs(0, self.size):
+            if state is None:
+                continue
+            if spans and spans[-1][1] == run_start:
+                spans[-1] = (spans[-1][0], run_stop)
+            else:
+                spans.append((run_start, run_stop))
+        return spans
+
+    def assign(self, start: int, stop: int, state: Optional[int]) -> None:
+        """Record that every page of ``[start, stop)`` now has ``state``."""
+        self.update(start, stop, lambda _old: state)
+
+    def update(
+        self, start: int, stop: int, change: Callable[[Optional[int]], Optional[int]]
+    ) -> None:
+        """Replace the state of each run of ``[start, stop)`` with ``change(state)``."""
+        start, stop = max(start, 0), min(stop, self.size)
+        if stop <= start:
+            return
+        starts, states = self.starts, self.states
+        first = bisect_right(starts, start) - 1
+        after = bisect_right(starts, stop - 1)  # runs [first, after) meet the range
+        pieces_starts: List[int] = []
+        pieces_states: List[Optional[int]] = []
+        if starts[first] < start:  # the head of the first run keeps its state
+            pieces_starts.append(starts[first])
+            pieces_states.append(states[first])
+        for index in range(first, after):
+            pieces_starts.append(max(starts[index], start))
+            pieces_states.append(change(states[index]))
+        run_stop = starts[after] if after < len(starts) else self.size
+        if run_stop > stop:  # the tail of the last run keeps its state
+            pieces_starts.append(stop)
+            pieces_states.append(states[after - 1])
+        # Splice, then merge equal neighbours at the seams (and inside).
+        starts[first:after] = pieces_starts
+        states[first:after] = pieces_states
+        low = max(first - 1, 0)
+        high = min(first + len(pieces_starts) + 1, len(starts))
+        index = low + 1
+        while index < high:
+            if states[index] == states[index - 1]:
+                del starts[index], states[index]
+                high -= 1
+            else:
+                index += 1
+
+    def set_prot(self, start: int, stop: int, prot: int) -> None:
+        """Give the mapped pages of ``[start, stop)`` protection ``prot``, keeping their flags."""
+        self.update(start, stop, lambda state: None if state is None else state & ~PROT_MASK | prot)
+
+    def set_flag(self, start: int, stop: int, flag: int, on: bool) -> None:
+        """Set (or clear) ``flag`` on the mapped pages of ``[start, stop)``."""
+        if on:
+            self.update(start, stop, lambda state: None if state is None else state | flag)
+        else:
+            self.update(start, stop, lambda state: None if state is None else state & ~flag)
+
+    def unmap_flagged(self, flag: int) -> None:
+        """Mark every page with ``flag`` unmapped (after fork, for DONTFORK)."""
+        self.update(0, self.size, lambda state: None if state is None or state & flag else state)
+
+    def resize(self, size: int, state: Optional[int]) -> None:
+        """Grow to ``size`` with new pages in ``state``, or shrink, dropping the pages past it."""
+        if size > self.size:
+            old = self.size
+            if self.states[-1] == state:
+                self.size = size
+            else:
+                self.starts.append(old)
+                self.states.append(state)
+                self.size = size
+            return
+        keep = bisect_right(self.starts, size - 1) if size > 0 else 1
+        del self.starts[keep:], self.states[keep:]
+        self.size = size

@@ -1,0 +1,118 @@
+"""The page map against a per-page list model, driven by hypothesis."""
+
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+import pytest
+
+from rawmmap._pagemap import DONTFORK, PageMap
+
+pytest.importorskip("hypothesis", reason="hypothesis is not installed (a test-only dependency)")
+
+import hypothesis
+from hypothesis import strategies
+
+PAGE = 16
+STATES = [None, 0, 1, 3, 1 | DONTFORK, 3 | DONTFORK]
+
+
+def model_runs(
+    model: List[Optional[int]], start: int, stop: int
+) -> List[Tuple[int, int, Optional[int]]]:
+    """The runs of a per-page model, clipped to [start, stop) bytes."""
+    runs: List[Tuple[int, int, Optional[int]]] = []
+    for byte in range(start, stop):
+        state = model[byte // PAGE]
+        if runs and runs[-1][2] == state and runs[-1][1] == byte:
+            runs[-1] = (runs[-1][0], byte + 1, state)
+        else:
+            runs.append((byte, byte + 1, state))
+    return runs
+
+
+def check_against(pages: PageMap, model: List[Optional[int]]) -> None:
+    """Assert the map and the model agree on every query."""
+    size = len(model) * PAGE
+    assert pages.size == size
+    assert pages.runs(0, size) == model_runs(model, 0, size)
+    assert all(pages.states[i] != pages.states[i - 1] for i in range(1, len(pages.states)))
+    for page_index, state in enumerate(model):
+        assert pages.state_at(page_index * PAGE + PAGE // 2) == state
+    assert pages.uniform() == (len(set(model)) == 1)
+    mapped = [(a, b) for a, b, s in model_runs(model, 0, size) if s is not None]
+    merged: List[Tuple[int, int]] = []
+    for a, b in mapped:
+        if merged and merged[-1][1] == a:
+            merged[-1] = (merged[-1][0], b)
+        else:
+            merged.append((a, b))
+    assert pages.mapped() == merged
+
+
+operation = strategies.tuples(
+    strategies.sampled_from(["assign", "resize", "query"]),
+    strategies.integers(0, 12),
+    strategies.integers(0, 12),
+    strategies.sampled_from(STATES),
+)
+
+
+@hypothesis.given(
+    strategies.integers(1, 8),
+    strategies.sampled_from(STATES),
+    strategies.lists(operation, max_size=40),
+)
+@hypothesis.settings(max_examples=300, deadline=None)
+def test_page_map_matches_a_per_page_model(
+    size: int, state: Optional[int], operations: List[Tuple[str, int, int, Optional[int]]]
+) -> None:
+    pages = PageMap(size * PAGE, state)
+    model: List[Optional[int]] = [state] * size
+    for kind, first, second, new_state in operations:
+        low, high = sorted((first, second))
+        if kind == "assign":
+            low, high = min(low, len(model)), min(high, len(model))
+            pages.assign(low * PAGE, high * PAGE, new_state)
+            model[low:high] = [new_state] * (high - low)
+        elif kind == "resize" and second > 0:
+            pages.resize(second * PAGE, new_state)
+            model = (model + [new_state] * second)[:second]
+        else:
+            size_bytes = len(model) * PAGE
+            start, stop = min(low * PAGE + 3, size_bytes), min(high * PAGE, size_bytes)
+            assert pages.runs(start, stop) == model_runs(model, start, stop)
+            expected = next(
+                (
+                    run
+                    for run in model_runs(model, start, stop)
+                    if run[2] is None or run[2] & 1 != 1
+                ),
+                None,
+            )
+            assert pages.first_denied(start, stop, 1) == expected
+            assert pages.any_flag(start, stop, DONTFORK) == any(
+                s is not None and s & DONTFORK for _, _, s in model_runs(model, start, stop)
+            )
+        check_against(pages, model)
+
+
+def test_update_keeps_the_flags_it_is_not_asked_to_change() -> None:
+    pages = PageMap(4 * PAGE, 3)
+    pages.update(PAGE, 3 * PAGE, lambda s: None if s is None else s | DONTFORK)
+    pages.update(0, 4 * PAGE, lambda s: None if s is None else (s & ~0xFF) | 1)
+    assert pages.runs(0, 4 * PAGE) == [
+        (0, PAGE, 1),
+        (PAGE, 3 * PAGE, 1 | DONTFORK),
+        (3 * PAGE, 4 * PAGE, 1),
+    ]
+
+
+def test_a_thousand_runs_answer_by_bisect() -> None:
+    pages = PageMap(2000 * PAGE, 3)
+    for index in range(0, 2000, 2):
+        pages.assign(index * PAGE, (index + 1) * PAGE, 1)
+    assert len(pages.states) == 2000
+    assert pages.state_at(1999 * PAGE) == 3
+    assert pages.first_denied(1999 * PAGE, 2000 * PAGE, 3) is None
+    assert pages.first_denied(0, PAGE, 3) == (0, PAGE, 1)
