@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 
 __all__ = [
+    "ENDED_LEASES",
     "HAS_LEASED_VIEWS",
     "HAS_MLOCK2",
     "HAS_MREMAP",
@@ -584,6 +585,14 @@ def page_size() -> int:
 # ---------------------------------------------------------------- memory
 
 
+_bytes_new = ctypes.pythonapi.PyBytes_FromStringAndSize
+_bytes_new.restype = ctypes.py_object
+_bytes_new.argtypes = (ctypes.c_void_p, ctypes.c_ssize_t)
+#: Offset of a bytes object's data (``ob_sval``): its basic size counts the
+#: terminating NUL.
+_BYTES_DATA_OFFSET = bytes.__basicsize__ - 1
+
+
 def read_memory(addr: int, length: int) -> bytes:
     """Copy ``length`` bytes at ``addr`` (no checks: a bad address faults).
 
@@ -597,9 +606,11 @@ def read_memory(addr: int, length: int) -> bytes:
     length = check_range("read", "length", length, "size_t")
     if length == 0:
         return b""
-    buffer = bytearray(length)
-    ctypes.memmove((ctypes.c_char * length).from_buffer(buffer), addr, length)
-    return bytes(buffer)
+    # A new bytes object, filled before anyone else can see it (as C code
+    # does): one copy, not two.
+    data: bytes = _bytes_new(None, length)
+    ctypes.memmove(id(data) + _BYTES_DATA_OFFSET, addr, length)
+    return data
 
 
 def write_memory(addr: int, data: bytes) -> None:
@@ -668,38 +679,54 @@ _MBUF_OFFSET = _OBJECT_HEAD + _SSIZE
 _MASTER_OFFSET = _OBJECT_HEAD + _SSIZE + _SSIZE
 _MASTER_OBJ_OFFSET = _MASTER_OFFSET + _POINTER
 
-#: Called with a lease's id when the lease dies; set by ``set_lease_hook``.
-_lease_hook: List[Optional[Callable[[int], None]]] = [None]
+#: Keys of the leases freed and not yet handled by the Region layer, in the
+#: order they died. Handling may be cut short (a signal handler that raises
+#: runs wherever Python code runs, a lease's destructor included), so the
+#: Region layer removes a key only once it has handled it, and handling is
+#: idempotent.
+ENDED_LEASES: List[int] = []
+#: id(lease) -> key, for the leases alive. A lease's address may be reused
+#: once it is freed; its key never is.
+_lease_keys: Dict[int, int] = {}
+#: Called (no arguments) after a lease's key was added to ``ENDED_LEASES``.
+_lease_hook: List[Optional[Callable[[], None]]] = [None]
 
 
 def _lease_destroyed(
-    capsule: Optional[int], _hook: List[Optional[Callable[[int], None]]] = _lease_hook
+    capsule: Optional[int],
+    _keys: Dict[int, int] = _lease_keys,
+    _ended: List[int] = ENDED_LEASES,
+    _hook: List[Optional[Callable[[], None]]] = _lease_hook,
 ) -> None:
-    # A ctypes callback must never raise (ctypes would print and go on),
-    # and at interpreter exit the module's globals may be gone already.
-    try:
+    # Runs while the capsule still occupies its address, so the key found
+    # is this lease's. Only default arguments are used: at interpreter exit
+    # the module's globals may be gone already.
+    key = _keys.pop(capsule or 0, None)
+    if key is not None:
+        _ended.append(key)
         hook = _hook[0]
-        if hook is not None and capsule:
-            hook(capsule)
-    except BaseException:  # pragma: no cover - a bug here must not escape into C
-        pass
+        if hook is not None:
+            hook()
 
 
 _lease_destructor = _LEASE_DESTRUCTOR(_lease_destroyed)
 
 
-def set_lease_hook(hook: Callable[[int], None]) -> None:
-    """Set the function called with ``id(lease)`` when a lease is freed."""
+def set_lease_hook(hook: Callable[[], None]) -> None:
+    """Set the function called after a freed lease's key joins ``ENDED_LEASES``."""
     _lease_hook[0] = hook
 
 
-def new_lease() -> object:
-    """Return a new lease: an object whose deallocation calls the lease hook with its id.
+def new_lease(key: int) -> object:
+    """Return a new lease for ``key`` (a positive int, never reused).
 
-    It is a PyCapsule, which the garbage collector does not track: it is
-    never finalized early as part of a cycle.
+    When the lease is freed, ``key`` is appended to ``ENDED_LEASES`` and the
+    lease hook is called. The lease is a PyCapsule, which the garbage
+    collector does not track: it is never finalized early as part of a
+    cycle, only freed with what holds it.
     """
     lease: object = _capsule_new(1, None, _lease_destructor)
+    _lease_keys[id(lease)] = key
     return lease
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import _thread
 import _weakref
 import errno as _errno
+import itertools as _itertools
 import os
 import stat
 import sys
@@ -150,36 +151,57 @@ class _Mapping:
         self.region = _weakref.ref(region)
 
 
-#: Live lease id -> the mapping it holds.
+#: Live lease key -> the mapping it holds.
 _leases: Dict[int, _Mapping] = {}
 #: id(mapping) -> mapping, for every mapping that still has pages mapped.
 _live: Dict[int, _Mapping] = {}
+#: Lease keys: unique for the life of the process.
+_lease_keys = _itertools.count(1)
+_ended = _libc.ENDED_LEASES
 
 
 def _new_lease(mapping: _Mapping, export: Optional[Tuple[int, int, bool]] = None) -> object:
-    lease = _libc.new_lease()
-    key = id(lease)
+    key = next(_lease_keys)
     _leases[key] = mapping
     mapping.holders[key] = None
     if export is not None:
         mapping.exports[key] = export
-    return lease
+    return _libc.new_lease(key)
 
 
 def _lease_ended(key: int) -> None:
-    """A lease was freed: drop it, and unmap the mapping if it was the last."""
-    mapping = _leases.pop(key, None)
+    """A lease was freed: drop it, and unmap the mapping if it was the last.
+
+    Idempotent, and safe to interrupt and run again: every step is a
+    dict.pop that a second run finds done, and the unmapping is gated by
+    the one pop of the mapping from ``_live`` (of two runs, one unmaps).
+    """
+    mapping = _leases.get(key)
     if mapping is None:
         return
     mapping.exports.pop(key, None)
     mapping.holders.pop(key, None)
-    # dict.pop is atomic: of two last leases freed at once, one unmaps.
     last = not mapping.holders and _live.pop(id(mapping), None) is not None
     if last and not sys.is_finalizing():
         _unmap_spans(mapping)
+    _leases.pop(key, None)
 
 
-_libc.set_lease_hook(_lease_ended)
+def _drain() -> None:
+    """Handle every freed lease (called when one dies, and before counting exports)."""
+    while _ended:
+        try:
+            key = _ended[0]
+        except IndexError:  # pragma: no cover - another thread emptied it
+            return
+        _lease_ended(key)
+        try:  # noqa: SIM105 - contextlib would be one more import at start-up
+            _ended.remove(key)
+        except ValueError:  # a nested or concurrent drain removed it
+            pass
+
+
+_libc.set_lease_hook(_drain)
 
 
 def _unmap_spans(mapping: _Mapping) -> None:
@@ -204,10 +226,13 @@ def _after_fork_in_child() -> None:
         if not pages.any_flag(0, pages.size, DONTFORK):
             continue
         pages.unmap_flagged(DONTFORK)
-        if not pages.mapped():
+        if pages.mapped():
+            if region is not None:
+                region._refresh()
+        elif region is not None:
+            region._close()
+        else:
             _live.pop(id(mapping), None)
-        if region is not None:
-            region._refresh()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -549,6 +574,7 @@ class Region:
     @property
     def exports(self) -> int:
         """How many buffers exported by ``view()`` (or ``memoryview(region)``) are alive."""
+        _drain()
         mapping = self._mapping
         return 0 if mapping is None else len(mapping.exports)
 
@@ -712,6 +738,7 @@ class Region:
         ``removed`` is the protection bits the call takes away (-1: all, the
         memory itself). A read-only view does not mind losing WRITE.
         """
+        _drain()  # a lease whose handling a signal cut short
         mapping = self._mapping
         if mapping is None or not mapping.exports:
             return

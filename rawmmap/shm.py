@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import errno as _errno
 import os
 import warnings
 import weakref
-from typing import Optional, Union
+from typing import NoReturn, Optional, Union
 
 from rawmmap import _libc
 from rawmmap.flags import MapFlag, Prot
@@ -253,7 +254,7 @@ def map_shared_memory(
                 raise ValueError(f"shared memory object {name!r} is empty: nothing to map")
             size = current
         elif create and current < size:
-            os.ftruncate(fd, size)
+            _reserve(fd, size)
         prot = Prot.READ if readonly else Prot.READ | Prot.WRITE
         return Region(size, prot, MapFlag.SHARED, fd, 0)
     except BaseException:
@@ -263,6 +264,44 @@ def map_shared_memory(
         raise
     finally:
         os.close(fd)
+
+
+def _reserve(fd: int, size: int) -> None:
+    """Grow a file rawmmap created to ``size`` bytes, with its space reserved.
+
+    ftruncate(2) alone makes a sparse file: on a file system with a size
+    limit (a small /dev/shm, common in containers) the first store to a
+    page that cannot be backed raises SIGBUS. There, posix_fallocate(3)
+    reserves the space now, so the failure is ENOSPC here instead (and a
+    size above what the file system has free is refused before allocating
+    anything). A file system without a limit (``f_blocks`` 0, the kernel's
+    internal mount behind memfd_create) cannot run out, so the file stays
+    sparse and pages are allocated as they are touched.
+    """
+    current = os.fstat(fd).st_size
+    status = os.fstatvfs(fd)
+    allocate = getattr(os, "posix_fallocate", None)
+    if size <= current or status.f_blocks == 0 or allocate is None:
+        os.ftruncate(fd, max(size, current))
+        return
+    free = status.f_bavail * status.f_frsize
+    description = f"grow fd={fd} from {current} to {size} bytes"
+    if size - current > free:
+        raise OSError(
+            _errno.ENOSPC,
+            f"{os.strerror(_errno.ENOSPC)}: cannot {description}: the file system has "
+            f"{free} bytes free (a store past them would raise SIGBUS)",
+        )
+    try:
+        allocate(fd, current, size - current)
+    except OSError as error:
+        raise OSError(error.errno, f"{error.strerror}: posix_fallocate to {description}") from None
+
+
+_NO_COPY = (
+    "a MemoryFile owns its descriptor and mapping and cannot be copied or pickled; "
+    "share its fd with the other process instead"
+)
 
 
 # ------------------------------------------------------------ anonymous files
@@ -331,7 +370,7 @@ class MemoryFile:
             self, _close_descriptor, fd, f"rawmmap.MemoryFile fd={fd}"
         )
         try:
-            os.ftruncate(fd, size)
+            _reserve(fd, size)
             self._region = Region(size, Prot.READ | Prot.WRITE, MapFlag.SHARED, fd, 0)
         except BaseException:
             self._finalizer.detach()
@@ -407,6 +446,18 @@ class MemoryFile:
                 self._finalizer.detach()
             fd, self._fd = self._fd, -1
             os.close(fd)
+
+    def __copy__(self) -> NoReturn:
+        """Refuse: a MemoryFile is the one owner of its descriptor."""
+        raise TypeError(_NO_COPY)
+
+    def __deepcopy__(self, memo: object) -> NoReturn:
+        """Refuse: a MemoryFile is the one owner of its descriptor."""
+        raise TypeError(_NO_COPY)
+
+    def __reduce_ex__(self, protocol: object) -> NoReturn:
+        """Refuse pickling: the descriptor is this process's."""
+        raise TypeError(_NO_COPY)
 
     def __enter__(self) -> MemoryFile:
         """Return the MemoryFile itself."""

@@ -167,23 +167,24 @@ def test_mlockall_future_onfault_then_munlockall() -> None:
 
 
 def test_leased_view_reaches_exactly_its_bytes_and_frees_its_lease_with_the_last_view() -> None:
-    freed: list[int] = []
+    calls: list[list[int]] = []
     previous = _libc._lease_hook[0]
-    _libc.set_lease_hook(freed.append)
+    _libc.set_lease_hook(lambda: calls.append(list(_libc.ENDED_LEASES)))
     address = _libc.mmap(0, 4096, RW, ANON, -1, 0)
+    key = 10**18  # no Region lease has it
     try:
-        lease = _libc.new_lease()
-        key = id(lease)
+        lease = _libc.new_lease(key)
         view = _libc.leased_view(address + 16, 8, False, lease)
         del lease
         assert view.obj is None and view.readonly and view.nbytes == 8
         derived = memoryview(view).cast("B")[2:4]
         view.release()
-        assert freed == []  # the derived view still holds the buffer
+        assert calls == []  # the derived view still holds the buffer
         del derived
-        assert freed == [key]
+        assert calls == [[key]]
     finally:
         _libc.set_lease_hook(previous)  # type: ignore[arg-type]
+        _libc.ENDED_LEASES.remove(key)
         _libc.munmap(address, 4096)
 
 
