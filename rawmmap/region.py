@@ -42,7 +42,9 @@ from rawmmap._pagemap import DONTFORK, PROT_MASK, PageMap
 # docs/README-bench.md). The enums are imported where a method returns one.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Dict, List, NoReturn, Optional, Tuple, Union, overload
+    from typing import Callable, Dict, List, NoReturn, Optional, Tuple, TypeVar, Union, overload
+
+    _T = TypeVar("_T")
 
     from rawmmap.flags import MapFlag, Prot
 
@@ -655,6 +657,22 @@ class Region:
         self._busy = previous
         self._lock.release()
 
+    def _on_pages(
+        self, call: str, offset: int, length: Optional[int], syscall: Callable[[int, int], _T]
+    ) -> _T:
+        """The one page-call path: guard, check open, range and holes, then call.
+
+        ``syscall`` gets the address and the page-rounded length; it runs
+        under the lock, after every check.
+        """
+        previous = self._begin(call)
+        try:
+            start, stop = self._page_range(offset, length)
+            self._check_mapped(start, stop, call)
+            return syscall(self._address + start, stop - start)
+        finally:
+            self._end(previous)
+
     # ------------------------------------------------------------ checks
 
     def _check_open(self) -> None:
@@ -1069,13 +1087,7 @@ class Region:
         if flags & both == both:
             raise ValueError("msync flags cannot hold both SYNC and ASYNC (POSIX: EINVAL)")
         start, count = _convert_range(offset, length)
-        previous = self._begin("msync")
-        try:
-            start, stop = self._page_range(start, count)
-            self._check_mapped(start, stop, "msync")
-            _libc.msync(self._address + start, stop - start, flags)
-        finally:
-            self._end(previous)
+        self._on_pages("msync", start, count, lambda a, n: _libc.msync(a, n, flags))
 
     def mprotect(self, prot: int, offset: int = 0, length: Optional[int] = None) -> None:
         """Change the protection of the region, or a page range, with mprotect(2).
@@ -1167,28 +1179,15 @@ class Region:
             OSError: ENOMEM over RLIMIT_MEMLOCK, EPERM.
         """
         start, count = _convert_range(offset, length)
-        on_fault = bool(onfault)  # __bool__ runs before the lock
-        previous = self._begin("mlock")
-        try:
-            start, stop = self._page_range(start, count)
-            self._check_mapped(start, stop, "mlock")
-            if on_fault:
-                _libc.mlock2(self._address + start, stop - start, _MLOCK_ONFAULT)
-            else:
-                _libc.mlock(self._address + start, stop - start)
-        finally:
-            self._end(previous)
+        if bool(onfault):  # __bool__ runs before the lock
+            self._on_pages("mlock", start, count, lambda a, n: _libc.mlock2(a, n, _MLOCK_ONFAULT))
+        else:
+            self._on_pages("mlock", start, count, _libc.mlock)
 
     def munlock(self, offset: int = 0, length: Optional[int] = None) -> None:
         """Unlock the region, or a page range, with munlock(2)."""
         start, count = _convert_range(offset, length)
-        previous = self._begin("munlock")
-        try:
-            start, stop = self._page_range(start, count)
-            self._check_mapped(start, stop, "munlock")
-            _libc.munlock(self._address + start, stop - start)
-        finally:
-            self._end(previous)
+        self._on_pages("munlock", start, count, _libc.munlock)
 
     def mincore(self, offset: int = 0, length: Optional[int] = None) -> List[bool]:
         """Tell which pages of the region, or a page range, are resident (mincore(2)).
@@ -1197,13 +1196,7 @@ class Region:
             One bool per page, True where the page is in memory.
         """
         start, count = _convert_range(offset, length)
-        previous = self._begin("mincore")
-        try:
-            start, stop = self._page_range(start, count)
-            self._check_mapped(start, stop, "mincore")
-            vector = _libc.mincore(self._address + start, stop - start)
-        finally:
-            self._end(previous)
+        vector = self._on_pages("mincore", start, count, _libc.mincore)
         return [bool(byte & 1) for byte in vector]
 
     def mremap(self, new_length: int, *, may_move: bool = True) -> None:

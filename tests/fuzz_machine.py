@@ -29,13 +29,15 @@ spans several VMAs (holes, mixed protection).
 
 from __future__ import annotations
 
+import copy
 import errno
 import os
+import pickle
 import random
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Tuple, Type
+from typing import Callable, Dict, List, Optional, Tuple, Type
 
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
@@ -534,6 +536,104 @@ class RegionMachine(RuleBasedStateMachine):
         view, _, _ = model.views.pop(which % len(model.views))
         view.release()
         assert model.region.exports == len(model.views)
+
+    @rule(model=regions, which=st.integers(0, 2))
+    def reach_through_a_view(self, model: Model, which: int) -> None:
+        """Everything made from a view reaches its bytes only, with its writability."""
+        self._count()
+        if not model.views:
+            return
+        view, start, stop = model.views[which % len(model.views)]
+        assert view.obj is None
+        derived = memoryview(view).cast("B")
+        try:
+            assert derived.nbytes == stop - start and derived.readonly == view.readonly
+            assert bytes(derived) == bytes(model.data[start:stop])
+            if view.readonly and stop > start:
+                try:
+                    derived[0] = 0
+                except TypeError:
+                    pass
+                else:
+                    raise AssertionError("a read-only view was written through")
+        finally:
+            derived.release()
+
+    @rule(model=regions, how=st.sampled_from(["copy", "deepcopy", "pickle"]))
+    def copy_attempt(self, model: Model, how: str) -> None:
+        """A second owner is refused with TypeError, and the region is unchanged."""
+        self._count()
+        attempts: Dict[str, Callable[[object], object]] = {
+            "copy": copy.copy,
+            "deepcopy": copy.deepcopy,
+            "pickle": pickle.dumps,
+        }
+        attempt = attempts[how]
+        try:
+            attempt(model.region)
+        except TypeError:
+            pass
+        else:
+            raise AssertionError(f"{how} of a Region did not raise TypeError")
+
+    @rule(model=regions, offset=st.integers(0, MAX_PAGES * PAGE))
+    def reentrant_read(self, model: Model, offset: int) -> None:
+        """An argument's __index__ that reads the region runs, and the call still checks."""
+        self._count()
+        if model.region.closed:
+            return
+        start, stop = self._range(model, offset, 1)
+        seen: List[object] = []
+
+        class ReadsWhileConverting:
+            def __index__(self) -> int:
+                try:
+                    seen.append(model.region.read(start, stop - start))
+                except (ValueError, ProtectionError) as error:
+                    seen.append(type(error))
+                return start
+
+        error = model.expected_error(start, stop, int(Prot.READ))
+        try:
+            data = model.region.read(ReadsWhileConverting(), stop - start)  # type: ignore[arg-type]
+        except Exception as raised:
+            assert error is not None and isinstance(raised, error), raised
+            return
+        assert error is None and data == bytes(model.data[start:stop]) == seen[0]
+
+    @rule(model=consumes(regions), call=st.sampled_from(["view", "read", "mlock", "mremap"]))
+    def argument_that_unmaps(self, model: Model, call: str) -> None:
+        """An argument whose conversion unmaps the region: ValueError, never a crash."""
+        self._count()
+        for view, _, _ in model.views:
+            view.release()
+        model.views.clear()
+        region = model.region
+
+        class Unmapping:
+            def __bool__(self) -> bool:
+                region.munmap()
+                return False
+
+            def __index__(self) -> int:
+                region.munmap()
+                return 0
+
+        argument: object = Unmapping()
+        calls: Dict[str, Callable[[], object]] = {
+            "view": lambda: region.view(readonly=argument),  # type: ignore[arg-type]
+            "read": lambda: region.read(argument, 1),  # type: ignore[arg-type]
+            "mlock": lambda: region.mlock(onfault=argument),  # type: ignore[arg-type]
+            "mremap": lambda: region.mremap(PAGE, may_move=argument),  # type: ignore[arg-type]
+        }
+        try:
+            calls[call]()
+        except (ValueError, NotImplementedError):
+            pass
+        else:
+            raise AssertionError(f"{call} after its argument unmapped the region did not raise")
+        assert region.closed
+        self._close(model)
 
     # ------------------------------------------------------------ fork
 
