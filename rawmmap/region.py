@@ -425,8 +425,8 @@ def _check_mmap_arguments(  # noqa: PLR0917 - the C call's arguments, in its ord
         if fd != -1:
             raise ValueError(f"an anonymous mapping takes fd=-1, not {fd}")
     else:
-        if fd < 0:
-            raise ValueError(f"fd must be an open descriptor for a file mapping, not {fd}")
+        # A negative or closed descriptor is the kernel's EBADF (from fstat), as
+        # with the stdlib mmap.
         status = _fstat(fd)
         _check_file_end(offset + length, _mappable_size(fd, status), "offset+length")
         identity = (status.st_dev, status.st_ino)
@@ -871,7 +871,12 @@ class Region:
                 size = data.nbytes
             count = high - low if step == 1 else len(range(low, high, abs(step)))
             if size != count:
-                raise ValueError(f"value has {size} bytes; the slice has {count}")
+                # IndexError, as the stdlib mmap says it ("mmap slice
+                # assignment is wrong size"): ported code catches that.
+                raise IndexError(
+                    f"Region slice assignment is wrong size: value has {size} bytes; "
+                    f"the slice has {count}"
+                )
             lock = self._lock
             lock.acquire()
             previous = self._busy
@@ -910,6 +915,109 @@ class Region:
         finally:
             self._busy = previous
             lock.release()
+
+    def __delitem__(self, index: Union[int, slice]) -> None:
+        """Refuse: a mapping has a fixed size (TypeError, as for the stdlib mmap)."""
+        raise TypeError("Region object doesn't support item deletion")
+
+    def find(self, sub: Buffer, start: Optional[int] = None, end: Optional[int] = None) -> int:
+        """Return the lowest offset of ``sub`` in ``[start, end)``, or -1 (like ``bytes.find``).
+
+        ``start`` and ``end`` are read as in slice notation (negative from the
+        end). The search reads pages in order and never touches a byte past
+        ``end``; if it would have to read a page the protection forbids
+        before it found ``sub``, it raises instead of faulting.
+
+        Raises:
+            ProtectionError: a page the search must read is not readable.
+            ValueError: the region (or a page the search must read) is unmapped.
+            TypeError: ``sub`` is not bytes-like.
+        """
+        return self._search(sub, start, end, reverse=False)
+
+    def rfind(self, sub: Buffer, start: Optional[int] = None, end: Optional[int] = None) -> int:
+        """Return the highest offset of ``sub`` in ``[start, end)``, or -1 (like ``bytes.rfind``).
+
+        Reads pages from ``end`` down; see ``find`` for the protection rules.
+        """
+        return self._search(sub, start, end, reverse=True)
+
+    def _search(self, sub: object, start: object, end: object, reverse: bool) -> int:
+        needle = _bytes_view("sub", sub).tobytes()
+        size = self._length
+        # As bytes.find reads them (CPython's ADJUST_INDICES): end is clipped
+        # to the length, a start past it finds nothing, not even b"".
+        low = 0 if start is None else _index("start", start)
+        high = size if end is None else _index("end", end)
+        high = min(high, size) if high >= 0 else max(high + size, 0)
+        low = low if low >= 0 else max(low + size, 0)
+        if high - low < len(needle):
+            return -1
+        previous = self._begin("rfind" if reverse else "find")
+        try:
+            self._check_open()
+            high = min(high, self._length)  # another thread may have shrunk it
+            pages = self._pages()
+            denied = [run for run in pages.runs(low, high) if run[2] is None or not run[2] & _READ]
+            if reverse:
+                limit = denied[-1][1] if denied else low
+                found = self._scan(needle, max(limit, low), high, reverse=True)
+            else:
+                limit = denied[0][0] if denied else high
+                found = self._scan(needle, low, min(limit, high), reverse=False)
+            if found >= 0 or not denied:
+                return found
+            run_start, run_stop, state = denied[-1] if reverse else denied[0]
+            if state is None:
+                raise ValueError(f"cannot search: bytes [{run_start}, {run_stop}) are unmapped")
+            raise ProtectionError(
+                f"cannot search [{low}, {high}): bytes [{run_start}, {run_stop}) are "
+                f"{_describe_state(state)}"
+            )
+        finally:
+            self._end(previous)
+
+    #: Bytes copied per step of a search: large enough for bytes.find to set
+    #: the pace, small enough not to copy a whole large region at once.
+    _SEARCH_CHUNK = 1 << 20
+
+    def _scan(self, needle: bytes, low: int, high: int, reverse: bool) -> int:
+        """Search readable bytes [low, high) chunk by chunk (under the lock).
+
+        Consecutive chunks overlap by ``len(needle) - 1`` bytes, so a match
+        across a chunk boundary is found; no byte outside [low, high) is read.
+        """
+        view = self._view
+        assert view is not None
+        if high - low < len(needle):
+            return -1
+        overlap = max(len(needle) - 1, 0)
+        step = self._SEARCH_CHUNK
+        if reverse:
+            return self._scan_down(view, needle, low, high, step, overlap)
+        position = low
+        while True:
+            stop = min(position + step + overlap, high)
+            found = view[position:stop].tobytes().find(needle)
+            if found >= 0:
+                return position + found
+            if stop >= high:
+                return -1
+            position = stop - overlap
+
+    @staticmethod
+    def _scan_down(  # noqa: PLR0917 - the scan's state, in the order _scan has it
+        view: memoryview, needle: bytes, low: int, high: int, step: int, overlap: int
+    ) -> int:
+        position = high
+        while True:
+            begin = max(position - step - overlap, low)
+            found = view[begin:position].tobytes().rfind(needle)
+            if found >= 0:
+                return begin + found
+            if begin <= low:
+                return -1
+            position = begin + overlap
 
     def read(self, offset: int = 0, length: Optional[int] = None) -> bytes:
         """Return a copy of ``length`` bytes at ``offset`` (default: to the end).

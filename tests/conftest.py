@@ -12,7 +12,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import pytest
 
@@ -24,12 +24,17 @@ ROOT = Path(__file__).resolve().parent.parent
 RunChild = Callable[[str], "subprocess.CompletedProcess[str]"]
 
 
-def run_python(source: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run ``source`` in a fresh interpreter that imports this checkout."""
+def run_python(
+    source: str, timeout: float = 120, flags: Sequence[str] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run ``source`` in a fresh interpreter that imports this checkout.
+
+    ``flags`` go to the interpreter before ``-c`` (``-X dev``, ``-W error``).
+    """
     environment = dict(os.environ)
     environment["PYTHONPATH"] = str(ROOT) + os.pathsep + environment.get("PYTHONPATH", "")
     return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(source)],
+        [sys.executable, *flags, "-c", textwrap.dedent(source)],
         capture_output=True,
         text=True,
         timeout=timeout,

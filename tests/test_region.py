@@ -173,8 +173,8 @@ def test_byte_value_out_of_range_raises_valueerror(page: int) -> None:
         region[0] = 256
 
 
-def test_slice_assignment_of_wrong_length_raises(page: int) -> None:
-    with rawmmap.map_anonymous(page) as region, pytest.raises(ValueError):
+def test_slice_assignment_of_wrong_length_raises_indexerror_as_the_stdlib(page: int) -> None:
+    with rawmmap.map_anonymous(page) as region, pytest.raises(IndexError, match="wrong size"):
         region[0:4] = b"abc"
 
 

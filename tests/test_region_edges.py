@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 from pathlib import Path
@@ -33,9 +34,14 @@ def test_offset_past_end_of_file_raises_valueerror(data_file: Path, page: int) -
         rawmmap.map_file(data_file, offset=8 * page)
 
 
-def test_file_mapping_with_negative_fd_raises_valueerror(page: int) -> None:
-    with pytest.raises(ValueError, match="fd"):
-        rawmmap.mmap(page, Prot.READ, MapFlag.SHARED, -1)
+@pytest.mark.parametrize("fd", [-1, -2])
+def test_file_mapping_with_negative_fd_is_the_kernels_ebadf(page: int, fd: int) -> None:
+    with pytest.raises(OSError, match=f"fd={fd}") as caught:
+        rawmmap.mmap(page, Prot.READ, MapFlag.SHARED, fd)
+    assert caught.value.errno == errno.EBADF
+    with pytest.raises(OSError) as caught:
+        rawmmap.map_file(fd, page)
+    assert caught.value.errno == errno.EBADF
 
 
 def test_unknown_map_flag_bits_raise_valueerror(page: int) -> None:
