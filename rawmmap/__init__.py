@@ -83,14 +83,19 @@ def munlockall() -> None:
     raw.munlockall()
 
 
-def __getattr__(name: str) -> object:
-    """Import a flag enum or a shared-memory helper on first use."""
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'rawmmap' has no attribute {name!r}")
-    value: object = getattr(__import__(module_name, fromlist=[name]), name)
-    globals()[name] = value
-    return value
+# Hidden from type checkers: a visible module __getattr__ would make every
+# misspelt name (``from rawmmap import Prott``) type-check as ``object``. They
+# see the lazy names through the TYPE_CHECKING imports above instead.
+if not TYPE_CHECKING:  # pragma: no branch
+
+    def __getattr__(name: str) -> object:
+        """Import a flag enum or a shared-memory helper on first use."""
+        module_name = _LAZY.get(name)
+        if module_name is None:
+            raise AttributeError(f"module 'rawmmap' has no attribute {name!r}")
+        value: object = getattr(__import__(module_name, fromlist=[name]), name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:
