@@ -22,7 +22,7 @@ import types
 # more than the rest of rawmmap together (see docs/README-bench.md).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, Dict, List, NoReturn, Optional, Protocol, Sequence, Tuple
+    from typing import Callable, Dict, NoReturn, Optional, Protocol, Sequence, Tuple
 
     class _ForeignFunction(Protocol):
         """A foreign function of the C library, as ctypes hands it out.
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 
 __all__ = [
-    "ENDED_LEASES",
     "HAS_LEASED_VIEWS",
     "HAS_MLOCK2",
     "HAS_MREMAP",
@@ -72,7 +71,6 @@ __all__ = [
     "read_memory",
     "resolve_symbol",
     "select_mmap",
-    "set_lease_hook",
     "shm_open",
     "shm_unlink",
     "write_memory",
@@ -643,13 +641,15 @@ def write_memory(addr: int, data: bytes) -> None:
 #   only or writable: its ``.obj`` is None, so no caller can reach a wider or
 #   writable exporter through it; slices, casts and ``memoryview(view)``
 #   share its managed buffer.
-# - A *lease* is a PyCapsule whose destructor reports to the Region layer.
-#   Capsules are not tracked by the garbage collector, so a capsule is never
-#   finalized with a cycle: it dies only when what holds it is really freed,
-#   after every __del__ of that collection has run.
-# - The lease is planted in the view's managed buffer as its exporter
-#   (``master.obj``), which memoryview releases with PyBuffer_Release when the
-#   last view sharing that buffer is released or freed.
+# - A *lease*, a private bytes object, is planted in the view's managed
+#   buffer as its exporter (``master.obj``). memoryview drops that reference
+#   (PyBuffer_Release) when the last view sharing the buffer is released or
+#   freed, so the lease's reference count says whether any buffer made from
+#   the view is alive: in a cyclic collection, until the buffer is really
+#   freed, after every __del__ of that collection has run. Nothing runs when
+#   it drops: a callback there (a capsule destructor, a weakref callback)
+#   would run Python code in the middle of a deallocation, even while an
+#   exception is propagating, and clobber that exception.
 #
 # The managed buffer's layout (CPython's Objects/memoryobject.c,
 # _PyManagedBufferObject: PyObject_HEAD; int flags; Py_ssize_t exports;
@@ -660,10 +660,6 @@ _api = ctypes.pythonapi
 _memory_from_memory = _api.PyMemoryView_FromMemory
 _memory_from_memory.restype = ctypes.py_object
 _memory_from_memory.argtypes = (ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int)
-_LEASE_DESTRUCTOR = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-_capsule_new = _api.PyCapsule_New
-_capsule_new.restype = ctypes.py_object
-_capsule_new.argtypes = (ctypes.c_void_p, ctypes.c_char_p, _LEASE_DESTRUCTOR)
 _incref = _api.Py_IncRef
 _incref.restype = None
 _incref.argtypes = (ctypes.py_object,)
@@ -679,55 +675,17 @@ _MBUF_OFFSET = _OBJECT_HEAD + _SSIZE
 _MASTER_OFFSET = _OBJECT_HEAD + _SSIZE + _SSIZE
 _MASTER_OBJ_OFFSET = _MASTER_OFFSET + _POINTER
 
-#: Keys of the leases freed and not yet handled by the Region layer, in the
-#: order they died. Handling may be cut short (a signal handler that raises
-#: runs wherever Python code runs, a lease's destructor included), so the
-#: Region layer removes a key only once it has handled it, and handling is
-#: idempotent.
-ENDED_LEASES: List[int] = []
-#: id(lease) -> key, for the leases alive. A lease's address may be reused
-#: once it is freed; its key never is.
-_lease_keys: Dict[int, int] = {}
-#: Called (no arguments) after a lease's key was added to ``ENDED_LEASES``.
-_lease_hook: List[Optional[Callable[[], None]]] = [None]
 
+def new_lease() -> bytes:
+    """Return a new lease: a fresh bytes object that views hold as their exporter.
 
-def _lease_destroyed(
-    capsule: Optional[int],
-    _keys: Dict[int, int] = _lease_keys,
-    _ended: List[int] = ENDED_LEASES,
-    _hook: List[Optional[Callable[[], None]]] = _lease_hook,
-) -> None:
-    # Runs while the capsule still occupies its address, so the key found
-    # is this lease's. Only default arguments are used: at interpreter exit
-    # the module's globals may be gone already.
-    key = _keys.pop(capsule or 0, None)
-    if key is not None:
-        _ended.append(key)
-        hook = _hook[0]
-        if hook is not None:
-            hook()
-
-
-_lease_destructor = _LEASE_DESTRUCTOR(_lease_destroyed)
-
-
-def set_lease_hook(hook: Callable[[], None]) -> None:
-    """Set the function called after a freed lease's key joins ``ENDED_LEASES``."""
-    _lease_hook[0] = hook
-
-
-def new_lease(key: int) -> object:
-    """Return a new lease for ``key`` (a positive int, never reused).
-
-    When the lease is freed, ``key`` is appended to ``ENDED_LEASES`` and the
-    lease hook is called. The lease is a PyCapsule, which the garbage
-    collector does not track: it is never finalized early as part of a
-    cycle, only freed with what holds it.
+    A lease runs no code when it dies (a bytes object has no finalizer, no
+    release hook, and the garbage collector does not track it), so nothing
+    can go wrong where it is freed: not in a cyclic collection, not while
+    an exception is propagating. Whether a view still holds it is read off
+    its reference count (``sys.getrefcount``).
     """
-    lease: object = _capsule_new(1, None, _lease_destructor)
-    _lease_keys[id(lease)] = key
-    return lease
+    return (1 << 64).to_bytes(16, "little")
 
 
 def _managed_buffer(view: memoryview) -> int:

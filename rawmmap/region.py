@@ -13,11 +13,11 @@ each with one job:
   that would unmap, move, shrink or remove a permission raises RuntimeError
   naming both calls. Arguments are converted before the lock is taken, and
   every check is made after it;
-- leases (``_libc.new_lease``): the Region and each exported view hold one.
-  A view reaches exactly its own bytes (its ``.obj`` is None), and the
-  mapping is unmapped only when the last lease is freed: not while any
-  buffer lives, and never by a finalizer that runs before the other
-  finalizers of a garbage cycle.
+- leases (``_libc.new_lease``): each exported view holds one. A view reaches
+  exactly its own bytes (its ``.obj`` is None), and the mapping is never
+  unmapped while a lease is held: not by ``munmap``, not by the finalizer
+  of a dropped Region, not in the middle of a garbage cycle whose other
+  finalizers still read the view.
 
 The one fault rawmmap cannot prevent is the kernel's own: touching a page of
 a file mapping that lies wholly past the file's end, after someone truncated
@@ -29,7 +29,7 @@ from __future__ import annotations
 import _thread
 import _weakref
 import errno as _errno
-import itertools as _itertools
+import gc as _gc
 import os
 import stat
 import sys
@@ -126,84 +126,80 @@ class ProtectionError(PermissionError):
 # --------------------------------------------------------------- ownership
 #
 # A _Mapping is what must outlive a Region's methods: the address, the page
-# map and who still holds the mapping. The Region holds a lease on it, and so
-# does every view it exported; the lease's destructor (a ctypes callback
-# run when the lease capsule is freed) reports here. When the last lease
-# goes, whatever is still mapped is unmapped. Capsules are not tracked by
-# the garbage collector, so in a cyclic collection they are freed with what
-# holds them, after every __del__ of the garbage has run: a finalizer that
-# still reads a view of the mapping reads mapped memory. No weakref callback
-# is involved (CPython 3.14 drops those of weakrefs made during a
-# collection). At interpreter exit nothing is unmapped: the kernel reclaims
-# it all.
+# map, the file descriptor and the live exports. Each view holds a lease (a
+# private bytes object) in its managed buffer; while any buffer made from the
+# view is alive, the lease's reference count is above what the registry
+# alone holds. A Region's __del__ (PEP 442: it runs once, also for cyclic
+# garbage, before anything of the cycle is freed) unmaps at once if no lease
+# is held; otherwise the mapping becomes an orphan, unmapped by the first
+# poll after its last view is gone: every Region call that maps, views or
+# unmaps, and the end of every garbage collection. No callback runs when a
+# view dies, so nothing can unmap under a finalizer still reading a view, nor
+# run in the middle of a deallocation. At interpreter exit nothing is
+# unmapped: the kernel reclaims it all.
 
 
 class _Mapping:
-    """The part of a Region that its leases reach: address, page map, holders."""
+    """What outlives a Region's methods: address, page map, descriptor, exports."""
 
-    __slots__ = ("address", "exports", "holders", "pages", "region")
+    __slots__ = ("address", "exports", "fd", "file_offset", "identity", "pages", "region")
 
     def __init__(self, address: int, pages: PageMap, region: Region) -> None:
         self.address = address
         self.pages = pages
-        #: ids of the live leases (the Region's own and its exports').
-        self.holders: Dict[int, None] = {}
-        #: export lease id -> (start, stop, writable) of the view it holds.
-        self.exports: Dict[int, Tuple[int, int, bool]] = {}
+        #: The Region's own duplicate of a mapped file's descriptor (-1: none),
+        #: closed with the mapping; what mremap and resize size the file with.
+        self.fd = -1
+        #: (st_dev, st_ino) and offset of a mapped file, to find other
+        #: Regions of the same file.
+        self.identity: Optional[Tuple[int, int]] = None
+        self.file_offset = 0
+        #: id(lease) -> (start, stop, writable, lease) of each view exported.
+        self.exports: Dict[int, Tuple[int, int, bool, bytes]] = {}
         self.region = _weakref.ref(region)
 
+    def prune(self) -> int:
+        """Forget the exports whose buffers are gone; return how many are alive."""
+        exports = self.exports
+        for key in list(exports):
+            entry = exports.get(key)
+            if entry is not None and _lease_references(entry) <= _UNHELD:
+                exports.pop(key, None)
+        return len(exports)
 
-#: Live lease key -> the mapping it holds.
-_leases: Dict[int, _Mapping] = {}
+
+def _lease_references(entry: Tuple[int, int, bool, bytes]) -> int:
+    return _getrefcount(entry[3])
+
+
+_getrefcount = sys.getrefcount
+#: What ``_lease_references`` reads for a lease only the registry holds
+#: (measured, so that interpreters that borrow references count alike).
+_UNHELD = _lease_references((0, 0, False, _libc.new_lease()))
+
 #: id(mapping) -> mapping, for every mapping that still has pages mapped.
 _live: Dict[int, _Mapping] = {}
-#: Lease keys: unique for the life of the process.
-_lease_keys = _itertools.count(1)
-_ended = _libc.ENDED_LEASES
+#: id(mapping) -> mapping, for mappings whose Region was dropped while views lived.
+_orphans: Dict[int, _Mapping] = {}
 
 
-def _new_lease(mapping: _Mapping, export: Optional[Tuple[int, int, bool]] = None) -> object:
-    key = next(_lease_keys)
-    _leases[key] = mapping
-    mapping.holders[key] = None
-    if export is not None:
-        mapping.exports[key] = export
-    return _libc.new_lease(key)
+def _poll_orphans() -> None:
+    """Unmap the orphans whose last view is gone."""
+    for key in list(_orphans):
+        mapping = _orphans.get(key)
+        if mapping is None or mapping.prune():
+            continue
+        # dict.pop is atomic: of two polls at once, one unmaps.
+        if _orphans.pop(key, None) is not None and _live.pop(key, None) is not None:
+            _unmap_spans(mapping)
 
 
-def _lease_ended(key: int) -> None:
-    """A lease was freed: drop it, and unmap the mapping if it was the last.
-
-    Idempotent, and safe to interrupt and run again: every step is a
-    dict.pop that a second run finds done, and the unmapping is gated by
-    the one pop of the mapping from ``_live`` (of two runs, one unmaps).
-    """
-    mapping = _leases.get(key)
-    if mapping is None:
-        return
-    mapping.exports.pop(key, None)
-    mapping.holders.pop(key, None)
-    last = not mapping.holders and _live.pop(id(mapping), None) is not None
-    if last and not sys.is_finalizing():
-        _unmap_spans(mapping)
-    _leases.pop(key, None)
+def _after_collection(phase: str, info: object) -> None:
+    if phase == "stop" and _orphans and not sys.is_finalizing():
+        _poll_orphans()
 
 
-def _drain() -> None:
-    """Handle every freed lease (called when one dies, and before counting exports)."""
-    while _ended:
-        try:
-            key = _ended[0]
-        except IndexError:  # pragma: no cover - another thread emptied it
-            return
-        _lease_ended(key)
-        try:  # noqa: SIM105 - contextlib would be one more import at start-up
-            _ended.remove(key)
-        except ValueError:  # a nested or concurrent drain removed it
-            pass
-
-
-_libc.set_lease_hook(_drain)
+_gc.callbacks.append(_after_collection)
 
 
 def _unmap_spans(mapping: _Mapping) -> None:
@@ -214,6 +210,16 @@ def _unmap_spans(mapping: _Mapping) -> None:
         except OSError:  # pragma: no cover
             pass
     mapping.pages.assign(0, mapping.pages.size, None)
+    _close_fd(mapping)
+
+
+def _close_fd(mapping: _Mapping) -> None:
+    fd, mapping.fd = mapping.fd, -1
+    if fd >= 0:
+        try:  # noqa: SIM105 - contextlib would be one more import at start-up
+            os.close(fd)
+        except OSError:  # pragma: no cover - it was ours
+            pass
 
 
 def _after_fork_in_child() -> None:
@@ -469,7 +475,6 @@ class Region:
     #: The call in progress (its name), while a method holds the lock.
     _busy: Optional[str] = None
     _mapping: Optional[_Mapping] = None
-    _lease: object = None
     _view: Optional[memoryview] = None
     _file_identity: Optional[Tuple[int, int]] = None
     #: For shared anonymous memory: the size of the shmem object behind it.
@@ -487,6 +492,8 @@ class Region:
     ) -> None:
         """Map memory with mmap(2); see ``rawmmap.mmap``."""
         self._lock = _thread.RLock()
+        if _orphans:
+            _poll_orphans()
         length, prot, flags, fd, offset, hint, identity = _check_mmap_arguments(
             length, prot, flags, fd, offset, addr
         )
@@ -502,9 +509,13 @@ class Region:
             )
         try:
             mapping = _Mapping(address, PageMap(mapped_length, prot), self)
-            self._lease = _new_lease(mapping)
+            if identity is not None:
+                # A duplicate, as the stdlib's trackfd: growing and resizing
+                # need the file after the caller closed theirs.
+                mapping.fd = os.dup(fd)
+                mapping.identity, mapping.file_offset = identity, offset
             _live[id(mapping)] = mapping
-        except BaseException:  # pragma: no cover - MemoryError between mmap and the lease
+        except BaseException:  # pragma: no cover - MemoryError, EMFILE after mmap
             _libc.munmap(address, mapped_length)
             raise
         self._mapping = mapping
@@ -576,9 +587,8 @@ class Region:
     @property
     def exports(self) -> int:
         """How many buffers exported by ``view()`` (or ``memoryview(region)``) are alive."""
-        _drain()
         mapping = self._mapping
-        return 0 if mapping is None else len(mapping.exports)
+        return 0 if mapping is None else mapping.prune()
 
     def __len__(self) -> int:
         """Return the length in bytes."""
@@ -603,14 +613,21 @@ class Region:
         self.munmap()
 
     def __del__(self) -> None:
-        """Warn about a Region dropped while mapped.
+        """Unmap a Region dropped while mapped, warning with ResourceWarning.
 
-        The mapping itself is unmapped when the Region's lease is freed,
-        after this method (and, in a cyclic collection, every other
-        finalizer) has run, and not before the last exported view is gone.
+        While a view of it is alive the mapping stays, and is unmapped at
+        the first poll after the last view is gone (a later Region call or
+        the end of a garbage collection).
         """
         if self._closed or sys.is_finalizing():
             return
+        mapping = self._mapping
+        if mapping is not None:
+            # Before the warning, which a filter may turn into an error.
+            _orphans[id(mapping)] = mapping
+            _poll_orphans()
+            if id(mapping) not in _live:
+                self._close()  # resurrected later, it says so instead of faulting
         import warnings
 
         warnings.warn(
@@ -756,11 +773,13 @@ class Region:
         ``removed`` is the protection bits the call takes away (-1: all, the
         memory itself). A read-only view does not mind losing WRITE.
         """
-        _drain()  # a lease whose handling a signal cut short
         mapping = self._mapping
-        if mapping is None or not mapping.exports:
+        if mapping is None or not mapping.prune():
             return
-        for view_start, view_stop, writable in list(mapping.exports.values()):
+        for entry in list(mapping.exports.values()):
+            # Never a local name for the lease itself: a traceback that keeps
+            # this frame would count as a holder of it.
+            view_start, view_stop, writable = entry[0], entry[1], entry[2]
             if not (view_start < stop and start < view_stop):
                 continue  # an empty view touches no page
             lost = removed & (_READ | _WRITE) if writable else removed & _READ
@@ -789,6 +808,7 @@ class Region:
         mapping = self._mapping
         if mapping is not None:
             _live.pop(id(mapping), None)
+            _close_fd(mapping)
 
     def protection(self, offset: int = 0) -> Optional[Prot]:
         """Return the current protection of the page holding byte ``offset``.
@@ -1119,8 +1139,9 @@ class Region:
                 )
             mapping = self._mapping
             assert mapping is not None
-            lease = _new_lease(mapping, (start, stop, writable))
+            lease = _libc.new_lease()
             view = _libc.leased_view(self._address + start, stop - start, writable, lease)
+            mapping.exports[id(lease)] = (start, stop, writable, lease)
         finally:
             self._end(previous)
         return view
@@ -1149,6 +1170,8 @@ class Region:
                 page-aligned.
         """
         start, count = _convert_range(offset, length)
+        if _orphans:
+            _poll_orphans()
         if self._closed:
             return
         previous = self._begin("munmap", destructive=True)
@@ -1310,19 +1333,23 @@ class Region:
     def mremap(self, new_length: int, *, may_move: bool = True) -> None:
         """Grow or shrink the mapping with mremap(2) (Linux).
 
-        With ``may_move`` (the default) the kernel may move the mapping, and
-        ``address`` changes. New pages get the protection of the last page.
+        Shrinking unmaps the pages past the new end (it works with holes
+        and mixed protection; only views over the cut pages refuse it).
+        Growing with ``may_move`` (the default) lets the kernel move the
+        mapping (``address`` changes); while views are alive, the mapping
+        may only grow in place. New pages get the state of the last page.
+        A file mapping may grow to the end of the page that holds the
+        file's last byte (grow the file first with ``os.ftruncate``, or use
+        ``resize``).
 
         Raises:
             NotImplementedError: not Linux.
-            BufferError: an exported view is alive.
+            BufferError: a view over pages that would be cut, or a move
+                needed while views are alive.
             RuntimeError: called from inside another call on this Region.
-            ValueError: the region has holes or mixed protection (the
-                kernel can only remap one area), growing a file mapping
-                past the file's end, or shared anonymous memory past its
-                original size.
-            OSError: ENOMEM when it cannot grow in place and ``may_move`` is
-                False.
+            ValueError: growing a region with holes, a file mapping past
+                the file's end, or shared anonymous memory past its size.
+            OSError: ENOMEM when it cannot grow in place and may not move.
         """
         new_length = _index("new_length", new_length)
         moving = bool(may_move)  # __bool__ runs before the lock
@@ -1333,52 +1360,168 @@ class Region:
         previous = self._begin("mremap", destructive=True)
         try:
             self._check_open()
-            pages = self._pages()
-            self._check_mapped(0, self._mapped_length, "mremap")
-            if not pages.uniform():
-                raise ValueError(
-                    "cannot mremap a region with mixed protection or DONTFORK pages: the "
-                    "kernel keeps them as separate areas and answers EFAULT"
-                )
-            self._check_exports(0, self._mapped_length, "mremap")
-            new_mapped = _round_up(new_length)
-            if self._shared_anonymous_size and new_mapped > self._shared_anonymous_size:
-                # Shared anonymous memory is a shmem object sized at mmap
-                # time; mremap grows the mapping, not the object, and a
-                # touch past the object's end raises SIGBUS (mm/shmem.c).
-                raise ValueError(
-                    f"new_length={new_length}: shared anonymous memory cannot grow past the "
-                    f"{self._shared_anonymous_size} bytes it was mapped with (pages past "
-                    "that would raise SIGBUS)"
-                )
-            if not self._flags & _ANONYMOUS and new_length > self._length:
-                self._check_file_size(self._offset + new_length)
-            address = _libc.mremap(
-                self._address, self._mapped_length, new_mapped, _MREMAP_MAYMOVE if moving else 0
-            )
-            state = pages.states[-1]
-            pages.resize(new_mapped, state)
-            mapping = self._mapping
-            assert mapping is not None
-            mapping.address = address
-            self._address = address
-            self._length = new_length
-            self._mapped_length = new_mapped
-            self._view = _libc.memory_view(address, new_mapped)
-            self._refresh()
+            self._remap(new_length, moving, "mremap")
         finally:
             self._end(previous)
 
-    def _check_file_size(self, end: int) -> None:
+    def resize(self, new_length: int) -> None:
+        """Resize the mapping and, for a file mapping, the file with it.
+
+        As the stdlib's ``mmap.resize``: the file grows (ftruncate(2))
+        before the mapping does, and shrinks after it, to ``offset +
+        new_length``. Anonymous memory is remapped only. The descriptor
+        used is the Region's own duplicate, so this works for a Region
+        made from a path too.
+
+        Raises:
+            NotImplementedError: not Linux.
+            ValueError: another Region maps bytes of the same file past the
+                new end (they would raise SIGBUS), or as for ``mremap``.
+            OSError: from ftruncate(2): EINVAL or EBADF for a descriptor
+                opened read-only, EPERM for a sealed memfd, EFBIG.
+        """
+        new_length = _index("new_length", new_length)
+        if not _libc.HAS_MREMAP:  # pragma: no cover - not Linux
+            raise NotImplementedError("resize needs mremap(2), which is Linux-only")
+        if new_length <= 0:
+            raise ValueError(f"new_length must be positive, not {new_length}")
+        previous = self._begin("resize", destructive=True)
         try:
-            status = os.fstat(self._fd)
-        except OSError as error:
+            self._check_open()
+            mapping = self._mapping
+            assert mapping is not None
+            if mapping.fd < 0:
+                self._remap(new_length, True, "resize")
+                return
+            end = self._offset + new_length
+            if new_length < self._length:
+                self._check_other_mappings(end)
+                self._remap(new_length, True, "resize")
+                _truncate(mapping.fd, end)
+                return
+            old_size = os.fstat(mapping.fd).st_size
+            if end > old_size:
+                _truncate(mapping.fd, end)
+            try:
+                self._remap(new_length, True, "resize")
+            except BaseException:
+                if end > old_size:
+                    _truncate(mapping.fd, old_size)
+                raise
+        finally:
+            self._end(previous)
+
+    def _check_other_mappings(self, end: int) -> None:
+        """Refuse to cut a file under another live Region that maps past ``end``."""
+        mine = self._mapping
+        assert mine is not None
+        limit = _round_up(end)
+        for other in list(_live.values()):
+            if other is mine or other.identity != mine.identity:
+                continue
+            other_end = other.file_offset + other.pages.size
+            if other_end > limit:
+                raise ValueError(
+                    f"another Region maps this file up to byte {other_end}; cutting it to "
+                    f"{end} bytes would make those pages raise SIGBUS"
+                )
+
+    def _remap(self, new_length: int, moving: bool, call: str) -> None:
+        """Shrink by unmapping the tail, or grow with mremap(2); under the guard."""
+        mapping = self._mapping
+        assert mapping is not None
+        pages = mapping.pages
+        old_mapped = self._mapped_length
+        new_mapped = _round_up(new_length)
+        if new_mapped <= old_mapped:
+            # Bytes cut inside the last page stay mapped (its tail): only
+            # views over whole pages cut off are in the way.
+            self._check_exports(new_mapped, old_mapped, call)
+            for run_start, run_stop, state in pages.runs(new_mapped, old_mapped):
+                if state is not None:
+                    _libc.munmap(self._address + run_start, run_stop - run_start)
+            pages.resize(new_mapped, None)
+            self._set_length(self._address, new_length, new_mapped)
+            return
+        self._check_mapped(0, old_mapped, call)
+        if self._shared_anonymous_size and new_mapped > self._shared_anonymous_size:
+            # Shared anonymous memory is a shmem object sized at mmap time;
+            # mremap grows the mapping, not the object, and a touch past the
+            # object's end raises SIGBUS (mm/shmem.c).
             raise ValueError(
-                f"cannot grow a file mapping whose descriptor {self._fd} is closed"
-            ) from error
-        if (status.st_dev, status.st_ino) != self._file_identity:
-            raise ValueError(f"descriptor {self._fd} no longer refers to the mapped file")
-        _check_file_end(end, _mappable_size(self._fd, status), "offset+length")
+                f"new_length={new_length}: shared anonymous memory cannot grow past the "
+                f"{self._shared_anonymous_size} bytes it was mapped with (pages past "
+                "that would raise SIGBUS)"
+            )
+        if not self._flags & _ANONYMOUS:
+            self._check_file_size(self._offset + new_length)
+        views = bool(mapping.prune())
+        last_start = pages.starts[-1]  # the kernel area that grows
+        flags = _MREMAP_MAYMOVE if moving and not views and last_start == 0 else 0
+        try:
+            address = (
+                _libc.mremap(
+                    self._address + last_start,
+                    old_mapped - last_start,
+                    new_mapped - last_start,
+                    flags,
+                )
+                - last_start
+            )
+        except OSError as error:
+            if error.errno == _errno.EFAULT:
+                raise ValueError(
+                    f"cannot {call}: the kernel keeps this region as several areas (after "
+                    "mprotect or madvise) and mremap(2) answers EFAULT; map a new region"
+                ) from error
+            if error.errno == _errno.ENOMEM and moving and views:
+                raise BufferError(
+                    f"cannot {call}: there is no room to grow in place, and the mapping may "
+                    "not move while views of it are alive"
+                ) from error
+            if error.errno == _errno.ENOMEM and moving and last_start:
+                raise ValueError(
+                    f"cannot {call}: there is no room to grow in place, and a region with "
+                    "mixed protection (several kernel areas) cannot move"
+                ) from error
+            raise
+        pages.resize(new_mapped, pages.states[-1])
+        self._set_length(address, new_length, new_mapped)
+
+    def _set_length(self, address: int, length: int, mapped_length: int) -> None:
+        mapping = self._mapping
+        assert mapping is not None
+        mapping.address = address
+        self._address = address
+        self._length = length
+        self._mapped_length = mapped_length
+        if not mapping.pages.mapped():
+            self._close()
+            return
+        self._view = _libc.memory_view(address, mapped_length)
+        self._refresh()
+
+    def _check_file_size(self, end: int) -> None:
+        mapping = self._mapping
+        fd = -1 if mapping is None else mapping.fd
+        if fd < 0:  # pragma: no cover - file mappings keep a descriptor
+            raise ValueError("this file mapping has no descriptor to check the file's size with")
+        status = os.fstat(fd)
+        _check_file_end(end, _mappable_size(fd, status), "offset+length")
+
+
+def _truncate(fd: int, size: int) -> None:
+    try:
+        os.ftruncate(fd, size)
+    except OSError as error:
+        hint = (
+            " (the file was opened read-only)"
+            if error.errno in (_errno.EINVAL, _errno.EBADF)
+            else ""
+        )
+        raise OSError(
+            error.errno, f"{error.strerror}: ftruncate(fd={fd}, length={size}){hint}"
+        ) from None
 
 
 def mmap(

@@ -30,7 +30,6 @@ spans several VMAs (holes, mixed protection).
 from __future__ import annotations
 
 import copy
-import errno
 import os
 import pickle
 import random
@@ -444,17 +443,23 @@ class RegionMachine(RuleBasedStateMachine):
             return
         new_length = pages * PAGE - tail
         region = model.region
+        old_mapped = len(model.prots) * PAGE
         refused: Optional[Type[Exception]] = None
-        past_file = model.kind.startswith("file") and model.length < new_length > len(model.backing)
-        past_shmem = model.kind == "anon-shared" and pages * PAGE > len(model.backing)
-        if any(page is None for page in model.prots):
+        allowed: Tuple[Type[Exception], ...] = ()
+        if pages * PAGE <= old_mapped:
+            # Shrinking unmaps the cut pages: only views over them refuse it.
+            if _views_lose_access(model, pages * PAGE, old_mapped, -1):
+                refused = BufferError
+        elif any(page is None for page in model.prots):
             refused = ValueError  # a hole may hold another mapping by now
-        elif len(set(model.prots)) > 1:
-            refused = ValueError  # several kernel areas: mremap would be EFAULT
-        elif model.views:
-            refused = BufferError
-        elif past_file or past_shmem:
+        elif (model.kind.startswith("file") and new_length > len(model.backing)) or (
+            model.kind == "anon-shared" and pages * PAGE > len(model.backing)
+        ):
             refused = ValueError
+        else:
+            # Growth: in place only with views or mixed protection, and the
+            # kernel may keep areas split by madvise hints (EFAULT).
+            allowed = (BufferError, ValueError)
         if refused is not None:
             try:
                 region.mremap(new_length)
@@ -463,12 +468,8 @@ class RegionMachine(RuleBasedStateMachine):
             raise AssertionError(f"mremap to {new_length} did not raise {refused.__name__}")
         try:
             region.mremap(new_length)
-        except OSError as error:
-            # Growing over several VMAs (mixed protection, or a range split by
-            # madvise hints) fails with EFAULT.
-            assert error.errno == errno.EFAULT, error
+        except allowed:
             return
-        old_mapped = len(model.prots) * PAGE
         if pages * PAGE <= old_mapped:
             del model.data[pages * PAGE :]
         elif model.kind == "anon-private":
@@ -481,6 +482,9 @@ class RegionMachine(RuleBasedStateMachine):
             del model.prots[pages:]
         else:
             model.prots += [model.prots[-1]] * (pages - old_pages)
+        assert region.closed == all(page is None for page in model.prots)
+        if region.closed:
+            self._close(model)
 
     # ------------------------------------------------------------ views
 

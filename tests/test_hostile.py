@@ -204,10 +204,11 @@ def _map_readonly_file_object_writable(env: Env) -> Region:
 
 
 def _mremap_path_mapping(env: Env) -> None:
-    # map_file(path) closes its descriptor once mapped: growing needs the file size.
+    # map_file(path) closes the descriptor it opened, but the Region keeps its
+    # own duplicate: growing checks the file's size through it.
     region = rawmmap.map_file(env.path, PAGE)
     try:
-        region.mremap(2 * PAGE)
+        region.mremap(os.path.getsize(env.path) + 2 * PAGE)
     finally:
         region.munmap()
 
@@ -372,7 +373,7 @@ CASES: List[Case] = [
     Case("mremap-negative", lambda e: e.anon.mremap(-1), ValueError, "new_length"),
     Case("mremap-2**64", lambda e: e.anon.mremap(2**64), OverflowError, "new_size="),
     Case("mremap-float", lambda e: e.anon.mremap(1.5), TypeError, "new_length"),  # type: ignore[arg-type]
-    Case("mremap-path-mapping-descriptor-closed", _mremap_path_mapping, ValueError, "descriptor"),
+    Case("mremap-path-mapping-past-end", _mremap_path_mapping, ValueError, "offset+length"),
     Case("mremap-file-past-end", lambda e: e.file_region.mremap(4 * PAGE), ValueError, "offset+length"),
     # ---- exported buffers, protection, unmapped regions
     Case("munmap-with-live-view", _with_view(lambda r: r.munmap()), BufferError, "exported"),
@@ -388,7 +389,7 @@ CASES: List[Case] = [
     Case("mprotect-across-hole", _partially_unmapped(lambda r: r.mprotect(Prot.READ)), ValueError, "unmapped"),
     Case("hole-madvise-dontneed", _over_reused_hole(lambda r: r.madvise(Advice.DONTNEED)), ValueError, "unmapped", _check_decoys, True),
     Case("hole-msync", _over_reused_hole(lambda r: r.msync(SyncFlag.SYNC | SyncFlag.INVALIDATE)), ValueError, "unmapped", _check_decoys, True),
-    Case("hole-mremap-shrink", _over_reused_hole(lambda r: r.mremap(PAGE)), ValueError, "unmapped", _check_decoys, True),
+    Case("hole-mremap-grow", _over_reused_hole(lambda r: r.mremap(4 * PAGE)), ValueError, "unmapped", _check_decoys, True),
     Case("hole-mincore", _over_reused_hole(lambda r: r.mincore()), ValueError, "unmapped", _check_decoys, True),
     Case("hole-mlock", _over_reused_hole(lambda r: r.mlock()), ValueError, "unmapped", _check_decoys, True),
     Case("hole-munmap-range-spares-decoy", _over_reused_hole(lambda r: r.munmap(0, 3 * PAGE)), None, "", _check_decoys, True),

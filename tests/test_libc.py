@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -166,25 +167,20 @@ def test_mlockall_future_onfault_then_munlockall() -> None:
         rawmmap.munlockall()
 
 
-def test_leased_view_reaches_exactly_its_bytes_and_frees_its_lease_with_the_last_view() -> None:
-    calls: list[list[int]] = []
-    previous = _libc._lease_hook[0]
-    _libc.set_lease_hook(lambda: calls.append(list(_libc.ENDED_LEASES)))
+def test_leased_view_reaches_exactly_its_bytes_and_holds_its_lease_until_the_last_view() -> None:
     address = _libc.mmap(0, 4096, RW, ANON, -1, 0)
-    key = 10**18  # no Region lease has it
     try:
-        lease = _libc.new_lease(key)
+        lease = _libc.new_lease()
+        alone = sys.getrefcount(lease)
         view = _libc.leased_view(address + 16, 8, False, lease)
-        del lease
         assert view.obj is None and view.readonly and view.nbytes == 8
+        assert sys.getrefcount(lease) == alone + 1
         derived = memoryview(view).cast("B")[2:4]
         view.release()
-        assert calls == []  # the derived view still holds the buffer
+        assert sys.getrefcount(lease) == alone + 1  # the derived view still holds it
         del derived
-        assert calls == [[key]]
+        assert sys.getrefcount(lease) == alone
     finally:
-        _libc.set_lease_hook(previous)  # type: ignore[arg-type]
-        _libc.ENDED_LEASES.remove(key)
         _libc.munmap(address, 4096)
 
 

@@ -928,3 +928,158 @@ def test_raw_mincore_over_many_chunks_matches_page_by_page() -> None:
         assert caught.value.errno == errno.ENOMEM
     finally:
         raw.munmap(address, pages * PAGE)
+
+
+# ------------------------------------------------------------------ mremap and resize
+
+
+@pytest.mark.skipif(not raw.HAS_MREMAP, reason="mremap is Linux-only")
+def test_shrinking_over_a_reused_hole_unmaps_only_the_regions_own_pages() -> None:
+    region = anon(3)
+    region.munmap(PAGE, PAGE)
+    decoy = rawmmap.mmap(
+        PAGE,
+        RW,
+        MapFlag.PRIVATE | MapFlag.ANONYMOUS | MapFlag.FIXED_NOREPLACE,
+        addr=region.address + PAGE,
+    )
+    third = region.address + 2 * PAGE
+    try:
+        decoy[0] = 42
+        region.mremap(PAGE)
+        assert len(region) == PAGE and not is_mapped(third)
+        assert decoy[0] == 42
+        region.mremap(3 * PAGE)  # no hole left: it grows by moving, around the decoy
+        assert decoy[0] == 42 and region.read(0, 1) == b"\0"
+    finally:
+        decoy.munmap()
+        region.munmap()
+
+
+@pytest.mark.skipif(not raw.HAS_MREMAP, reason="mremap is Linux-only")
+def test_mixed_protection_shrinks_and_grows_in_place() -> None:
+    with anon(4) as region:
+        region.mprotect(Prot.READ, PAGE, PAGE)
+        region.mremap(3 * PAGE)
+        assert region.protection(PAGE) == Prot.READ and region.protection(2 * PAGE) == RW
+        try:
+            region.mremap(5 * PAGE)
+        except ValueError as error:  # no room right after it: it may not move
+            assert "cannot move" in str(error) or "several areas" in str(error)
+        else:
+            region[5 * PAGE - 1] = 1
+            assert region.protection(4 * PAGE) == RW
+
+
+@pytest.mark.skipif(not raw.HAS_MREMAP, reason="mremap is Linux-only")
+def test_growing_with_a_live_view_stays_in_place_or_says_why() -> None:
+    with anon(1) as region:
+        region.write(0, b"pinned")
+        view = region.view(0, 6)
+        address = region.address
+        try:
+            region.mremap(2 * PAGE)
+        except BufferError as error:
+            assert "views" in str(error)
+        else:
+            assert region.address == address
+        assert bytes(view) == b"pinned"
+        with pytest.raises(BufferError):
+            region.munmap(0, PAGE)
+        view.release()
+
+
+@pytest.mark.skipif(not raw.HAS_MREMAP, reason="mremap is Linux-only")
+def test_resize_grows_and_shrinks_the_file_with_the_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "grow.bin"
+    path.write_bytes(b"a" * PAGE)
+    with rawmmap.map_file(path, prot=RW) as region:  # the path's descriptor is closed
+        region.resize(3 * PAGE + 10)
+        assert path.stat().st_size == 3 * PAGE + 10
+        region[3 * PAGE + 9] = ord("z")
+        region.msync()
+        assert path.read_bytes()[-1:] == b"z"
+        region.resize(100)
+        assert path.stat().st_size == 100 and len(region) == 100
+        assert region.mapped_length == PAGE
+
+
+@pytest.mark.skipif(not raw.HAS_MREMAP, reason="mremap is Linux-only")
+def test_map_ftruncate_then_mremap_grows_a_path_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "grow.bin"
+    path.write_bytes(b"a" * PAGE)
+    with rawmmap.map_file(path, prot=RW) as region:
+        with pytest.raises(ValueError, match="wholly past the end"):
+            region.mremap(2 * PAGE)
+        os.truncate(path, 2 * PAGE)
+        region.mremap(2 * PAGE)
+        region[2 * PAGE - 1] = 7
+
+
+@pytest.mark.skipif(not raw.HAS_MREMAP, reason="mremap is Linux-only")
+def test_resize_refuses_to_cut_the_file_under_another_region(tmp_path: Path) -> None:
+    path = tmp_path / "shared.bin"
+    path.write_bytes(bytes(3 * PAGE))
+    with rawmmap.map_file(path, prot=RW) as first, rawmmap.map_file(path) as second:
+        with pytest.raises(ValueError, match="SIGBUS"):
+            first.resize(PAGE)
+        assert second[3 * PAGE - 1] == 0
+        second.munmap()
+        first.resize(PAGE)
+        assert path.stat().st_size == PAGE
+
+
+def test_resize_of_anonymous_memory_remaps_it() -> None:
+    if not raw.HAS_MREMAP:
+        pytest.skip("mremap is Linux-only")
+    with anon(1) as region:
+        region.resize(3 * PAGE)
+        region[3 * PAGE - 1] = 1
+        region.resize(10)
+        assert len(region) == 10
+
+
+def test_a_region_keeps_a_descriptor_of_its_file_and_closes_it(tmp_path: Path) -> None:
+    path = tmp_path / "fd.bin"
+    path.write_bytes(bytes(PAGE))
+    before = set(os.listdir("/proc/self/fd"))
+    region = rawmmap.map_file(path)
+    assert len(set(os.listdir("/proc/self/fd")) - before) == 1
+    region.munmap()
+    assert set(os.listdir("/proc/self/fd")) == before
+    region = rawmmap.map_file(path)
+    with pytest.warns(ResourceWarning):
+        del region
+        gc.collect()
+    assert set(os.listdir("/proc/self/fd")) == before
+
+
+def test_regions_and_views_dropped_while_an_exception_propagates_leave_it_alone(
+    run_child: RunChild,
+) -> None:
+    # A Region or a view that is only on the stack dies while the exception
+    # unwinds: nothing rawmmap runs there may touch (or replace) it.
+    result = run_child(
+        """
+        import warnings, rawmmap
+        warnings.simplefilter("ignore", ResourceWarning)
+        def unbound_region():
+            with rawmmap.map_anonymous(4096):
+                raise KeyError("region")
+        def unbound_view():
+            region = rawmmap.map_anonymous(4096)
+            with region.view():
+                raise KeyError("view")
+        def dropped_view():
+            raise KeyError(bytes(rawmmap.map_anonymous(4096).view()[:1]))
+        for call in (unbound_region, unbound_view, dropped_view):
+            for _ in range(50):
+                try:
+                    call()
+                except KeyError:
+                    pass
+        print("ok")
+        """
+    )
+    assert_clean_exit(result)
+    assert "SystemError" not in result.stderr and "ignored" not in result.stderr
