@@ -43,8 +43,15 @@ def terminal_width() -> int:
     return max(80, shutil.get_terminal_size((120, 24)).columns)
 
 
-def platform_facts(info: PlatformInfo) -> List[Tuple[str, str]]:
-    """Return the machine facts of a report header as (label, text) pairs."""
+#: The facts schema version 1 reports do not have.
+_V2_FACTS = ("virtual machine", "THP", "overcommit", "RLIMIT_MEMLOCK", "pku", "user")
+
+
+def platform_facts(info: PlatformInfo, schema_version: int = 2) -> List[Tuple[str, str]]:
+    """Return the machine facts of a report header as (label, text) pairs.
+
+    A version 1 report has no machine facts: they show as "-".
+    """
     facts = [
         ("kernel", info.kernel_text),
         ("architecture", f"{info.architecture} ({info.pointer_bits}-bit)"),
@@ -58,6 +65,8 @@ def platform_facts(info: PlatformInfo) -> List[Tuple[str, str]]:
         ("pku", "yes" if info.pku else "no"),
         ("user", "root" if info.root else "unprivileged"),
     ]
+    if schema_version < 2:
+        return [(label, "-" if label in _V2_FACTS else text) for label, text in facts]
     return facts
 
 
@@ -199,6 +208,10 @@ _LEGEND = (
 )
 
 
+def _versions(matrix: Matrix) -> Tuple[int, ...]:
+    return matrix.versions or (2,) * len(matrix.labels)
+
+
 def _short(cell: Optional[CheckResult]) -> str:
     return "-" if cell is None else _SHORT[cell.verdict]
 
@@ -223,15 +236,15 @@ def format_matrix(matrix: Matrix, width: Optional[int] = None) -> str:
     cell_width = 4
     name_width = min(
         max(len(row.name) for row in matrix.rows),
-        max(12, width - 4 - len(columns) * (cell_width + 1)),
+        max(12, width - 5 - len(columns) * (cell_width + 1)),
     )
-    header = f"{'check':<{name_width}}  " + " ".join(f"{c:<{cell_width}}" for c in columns)
+    header = f"{'check':<{name_width}}    " + " ".join(f"{c:<{cell_width}}" for c in columns)
     lines.append(header.rstrip())
     lines.append("-" * min(width, len(header)))
     for row in matrix.rows:
         name = row.name if len(row.name) <= name_width else row.name[: name_width - 1] + "~"
         cells = " ".join(f"{_short(cell):<{cell_width}}" for cell in row.cells)
-        lines.append(f"{name:<{name_width}} {_MARKS[row.mark] or ' '}{cells}".rstrip())
+        lines.append(f"{name:<{name_width}}  {_MARKS[row.mark] or ' '} {cells}".rstrip())
     lines.append("")
     lines += textwrap.wrap(_LEGEND, width)
     different = [row for row in matrix.rows if row.mark in (DIFFERS, EMULATED)]
@@ -263,8 +276,8 @@ def matrix_markdown(matrix: Matrix) -> str:
     lines.append("|---|" + "---|" * len(columns))
     lines.append("| report | " + " | ".join(f"`{label}`" for label in matrix.labels) + " |")
     fact_rows: Dict[str, List[str]] = {}
-    for info in matrix.platforms:
-        for label, text in platform_facts(info):
+    for info, version in zip(matrix.platforms, _versions(matrix)):
+        for label, text in platform_facts(info, version):
             fact_rows.setdefault(label, []).append(_markdown_escape(text))
     for label, texts in fact_rows.items():
         lines.append(f"| {label} | " + " | ".join(texts) + " |")
@@ -351,8 +364,8 @@ def matrix_html(matrix: Matrix) -> str:
         + "</tr>",
     ]
     fact_rows: Dict[str, List[str]] = {}
-    for info in matrix.platforms:
-        for label, text in platform_facts(info):
+    for info, version in zip(matrix.platforms, _versions(matrix)):
+        for label, text in platform_facts(info, version):
             fact_rows.setdefault(label, []).append(text)
     for label, texts in fact_rows.items():
         out.append(

@@ -22,7 +22,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import rawmmap
 from rawmmap.probe.machine import PlatformInfo
-from rawmmap.probe.registry import DIFFERS, SKIPPED, VERDICTS, JSONValue
+from rawmmap.probe.registry import CHECKS, DIFFERS, SKIPPED, VERDICTS, JSONValue
 
 __all__ = [
     "EMULATED",
@@ -115,6 +115,8 @@ class Report:
     created: str = ""
     seconds: float = 0.0
     rawmmap_version: str = rawmmap.__version__
+    #: The schema version it was read from (version 1 lacks the machine facts).
+    schema_version: int = SCHEMA_VERSION
 
     def summary(self) -> Dict[str, int]:
         """Count the rows per verdict."""
@@ -250,6 +252,7 @@ def load_report(path: str) -> Report:
         created=str(data.get("created", "")),
         seconds=float(total) if isinstance(total, (int, float)) else 0.0,
         rawmmap_version=str(data.get("rawmmap_version", "")),
+        schema_version=version,
     )
 
 
@@ -337,6 +340,8 @@ class Matrix:
     labels: Tuple[str, ...]
     platforms: Tuple[PlatformInfo, ...]
     rows: Tuple[MatrixRow, ...]
+    #: The schema version of each report.
+    versions: Tuple[int, ...] = ()
 
     @property
     def differs(self) -> bool:
@@ -365,24 +370,38 @@ def _mark(cells: Sequence[Optional[CheckResult]], platforms: Sequence[PlatformIn
 
 
 def build_matrix(reports: Sequence[Tuple[str, Report]]) -> Matrix:
-    """Put reports side by side: one row per check (first-seen order), one column per report."""
-    order: List[str] = []
+    """Put reports side by side: one row per check, one column per report.
+
+    Rows follow the registry's order (sections together); checks this
+    version does not know come last, in the order the reports have them.
+    """
+    seen: List[str] = []
     for _, report in reports:
-        order += [result.name for result in report.results if result.name not in order]
+        seen += [result.name for result in report.results if result.name not in seen]
+    known = list(CHECKS)
+    order = sorted(
+        seen,
+        key=lambda name: (
+            (known.index(name), 0) if name in CHECKS else (len(known), seen.index(name))
+        ),
+    )
     by_name = [{result.name: result for result in report.results} for _, report in reports]
     platforms = tuple(report.platform for _, report in reports)
     rows = []
     for name in order:
         cells = tuple(table.get(name) for table in by_name)
         first = next(cell for cell in cells if cell is not None)
+        registered = CHECKS.get(name)
         rows.append(
             MatrixRow(
                 name=name,
-                section=first.section,
+                section=registered.section if registered is not None else first.section,
                 title=first.title,
                 informational=first.informational,
                 cells=cells,
                 mark=_mark(cells, platforms),
             )
         )
-    return Matrix(tuple(label for label, _ in reports), platforms, tuple(rows))
+    labels = tuple(label for label, _ in reports)
+    versions = tuple(report.schema_version for _, report in reports)
+    return Matrix(labels, platforms, tuple(rows), versions)
