@@ -279,7 +279,10 @@ def filesystem_type(directory: str) -> str:
 
 
 def maps_lines(start: int, end: int) -> List[str]:
-    """Return the /proc/self/maps lines of the areas inside [start, end).
+    """Return the /proc/self/maps lines of the areas that overlap [start, end).
+
+    An area may reach past the range: the kernel merges a mapping with a
+    neighbour of the same kind.
 
     Raises:
         CheckSkipped: /proc/self/maps cannot be read.
@@ -294,6 +297,6 @@ def maps_lines(start: int, end: int) -> List[str]:
     found = []
     for line in lines:
         low, _, high = line.split(" ", 1)[0].partition("-")
-        if int(low, 16) >= start and int(high, 16) <= end:
+        if int(low, 16) < end and int(high, 16) > start:
             found.append(line)
     return found
