@@ -164,10 +164,14 @@ def _probe(arguments: argparse.Namespace) -> int:
     if arguments.matrix:
         return _matrix(arguments.matrix, arguments.format)
     if arguments.json and arguments.json != "-":
-        # Fail before the run, not after it: is the file writable?
+        # Fail before the run, not after it: is the file writable? (An
+        # empty file made by this test is removed again.)
+        existed = os.path.exists(arguments.json)
         try:
             with open(arguments.json, "a", encoding="utf-8"):
                 pass
+            if not existed:
+                os.unlink(arguments.json)
         except OSError as error:
             raise UsageError(
                 f"{arguments.json}: cannot write the report ({error.strerror or error})"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import faulthandler
 import os
 import signal
 import subprocess
@@ -140,7 +141,8 @@ def need_fork(expected: str = "") -> None:
 def in_fork(child: Callable[[], int]) -> str:
     """Run ``child`` in a forked process; return its exit code as text or its signal.
 
-    The child sets RLIMIT_CORE to 0 (a fault leaves no core file), runs the
+    The child sets RLIMIT_CORE to 0 (a fault leaves no core file), turns
+    faulthandler off (the fault is the answer), runs the
     function and leaves with ``os._exit`` whatever happens; an exception
     there is exit status 70.
     """
@@ -154,6 +156,9 @@ def in_fork(child: Callable[[], int]) -> str:
                 import resource
 
                 resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            # An expected fault is the answer, not a crash to report (pytest
+            # and -X faulthandler enable the handler in the parent).
+            faulthandler.disable()
             status = child()
         finally:
             os._exit(status)
