@@ -28,6 +28,7 @@ from rawmmap.probe.support import (
     mapping,
     resident,
     run_child,
+    skip_under_qemu,
 )
 
 
@@ -97,6 +98,9 @@ def check_map_fixed_noreplace(context: ProbeContext) -> Outcome:
             "MAP_FIXED_NOREPLACE needs Linux 4.17; older kernels take addr as a hint",
             expected,
         )
+    skip_under_qemu(
+        context, "7.2 does not pass MAP_FIXED_NOREPLACE on: it takes addr as a hint", expected
+    )
     flags = PRIVATE_ANONYMOUS | MapFlag.FIXED_NOREPLACE
     reserved = raw.mmap(0, 2 * PAGE, Prot.NONE, PRIVATE_ANONYMOUS, -1, 0)
     hole = reserved + PAGE
@@ -304,6 +308,7 @@ def check_shared_validate_unknown_flag(context: ProbeContext) -> Outcome:
     """
     expected = f"VALIDATE: mapped; VALIDATE|SYNC: {errno_name(errno.EOPNOTSUPP)}"
     validate = _flag("SHARED_VALIDATE", expected)
+    skip_under_qemu(context, "7.2 does not know MAP_SHARED_VALIDATE (EINVAL)", expected)
     sync = _flag("SYNC", expected)
     with make_file(context, "validate", bytes(PAGE)) as descriptor:
         alone = _map_and_unmap(PAGE, READ_WRITE, validate, descriptor)
