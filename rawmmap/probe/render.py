@@ -212,6 +212,13 @@ def _versions(matrix: Matrix) -> Tuple[int, ...]:
     return matrix.versions or (2,) * len(matrix.labels)
 
 
+_EMULATION_NOTE = (
+    "A qemu-user or gVisor column holds the emulator's answers, not a kernel's: "
+    "checks whose call the emulator answers itself are skipped there, saying so, "
+    "and a difference only such a column shows is marked e, never *."
+)
+
+
 def _short(cell: Optional[CheckResult]) -> str:
     return "-" if cell is None else _SHORT[cell.verdict]
 
@@ -293,9 +300,13 @@ def matrix_markdown(matrix: Matrix) -> str:
             text = _short(cell) if cell is None else cell.verdict
             if cell is not None and cell.verdict == DIFFERS:
                 text = f"**differs**: {_markdown_escape(cell.observed)}"
+            elif cell is not None and row.informational and cell.observed:
+                text = f"{cell.verdict}: {_markdown_escape(cell.observed)}"
             cells.append(text)
         lines.append(f"| `{row.name}` | {_MARKS[row.mark]} | " + " | ".join(cells) + " |")
     lines += ["", _LEGEND + ".", ""]
+    if any(info.emulation for info in matrix.platforms):
+        lines += [_EMULATION_NOTE, ""]
     different = [row for row in matrix.rows if row.mark in (DIFFERS, EMULATED)]
     if different:
         lines += ["## Where they differ", ""]
@@ -308,7 +319,30 @@ def matrix_markdown(matrix: Matrix) -> str:
             text = "(not in this report)" if cell is None else f"{cell.verdict}: {cell.shown}"
             lines.append(f"- {number}: {_markdown_escape(text)}")
         lines.append("")
+    skipped = _skip_reasons(matrix)
+    if skipped:
+        lines += ["## Skipped, and why", ""]
+    for name, reasons in skipped:
+        lines.append(f"- `{name}`: " + "; ".join(_markdown_escape(text) for text in reasons))
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _skip_reasons(matrix: Matrix) -> List[Tuple[str, List[str]]]:
+    """Each skipped check with its reasons: "(1, 3) reason" per distinct reason."""
+    found = []
+    for row in matrix.rows:
+        by_reason: Dict[str, List[str]] = {}
+        for number, cell in enumerate(row.cells, 1):
+            if cell is not None and cell.verdict == SKIPPED:
+                by_reason.setdefault(cell.reason, []).append(str(number))
+        if by_reason:
+            found.append(
+                (
+                    row.name,
+                    [f"({', '.join(numbers)}) {text}" for text, numbers in by_reason.items()],
+                )
+            )
+    return found
 
 
 _CSS = """
