@@ -161,6 +161,9 @@ def check_shm_unlink_while_mapped(context: ProbeContext) -> Outcome:
     try:
         os.ftruncate(descriptor, PAGE)
         address = raw.mmap(0, PAGE, READ_WRITE, MapFlag.SHARED, descriptor, 0)
+    except OSError:
+        _libc.shm_unlink(name)  # the name must not outlive a failed check
+        raise
     finally:
         os.close(descriptor)
     try:

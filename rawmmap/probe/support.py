@@ -178,7 +178,7 @@ def fork_answer(child: Callable[[], str]) -> str:
     """
     reader, writer = os.pipe()
 
-    def answer() -> int:
+    def answer() -> int:  # pragma: no cover - runs in the forked child
         os.close(reader)
         try:
             text = child()
