@@ -153,3 +153,19 @@ def test_json_to_stdout_prints_no_table(capsys: pytest.CaptureFixture[str]) -> N
 def test_without_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
     assert "probe" in capsys.readouterr().err
+
+
+def test_an_argparse_error_is_status_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["probe", "--compare", "only-one.json"])
+    assert raised.value.code == 2
+    assert "--compare" in capsys.readouterr().err
+
+
+def test_unwritable_json_in_process_is_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "no-such-directory" / "r.json"
+    assert main(["probe", "--only", "zero-length", "--json", str(target)]) == 2
+    assert "cannot write the report" in capsys.readouterr().err
+    assert not target.exists()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import platform
 import time
 from pathlib import Path
 from typing import Any, Dict
 
 import pytest
 
-from rawmmap import probe
+from rawmmap import _libc, probe
 from rawmmap.probe import machine, render
 
 
@@ -178,3 +180,30 @@ def test_full_probe_runs_here_quickly_and_no_check_raises() -> None:
     assert raised == []
     assert all(r.reason for r in report.results if r.verdict == probe.SKIPPED)
     assert elapsed < 10, elapsed
+
+
+def test_libc_name_without_confstr(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_confstr(name: str) -> str:
+        raise ValueError(name)
+
+    monkeypatch.setattr(os, "confstr", no_confstr)
+    monkeypatch.setattr(_libc, "_is_musl", lambda: True)
+    assert machine._libc_name_and_version() == ("musl", "")
+    monkeypatch.setattr(_libc, "_is_musl", lambda: False)
+    monkeypatch.setattr(platform, "libc_ver", lambda: ("libc", "1.0"))
+    assert machine._libc_name_and_version() == ("libc", "1.0")
+
+
+def test_small_fact_readers() -> None:
+    assert machine._bracketed("always [madvise] never") == "madvise"
+    assert machine._bracketed("plain") == "plain"
+    assert machine._bracketed(None) == ""
+    assert machine.read_text("/nonexistent/file") is None
+    assert isinstance(machine._free_threaded(), bool)
+    assert machine.detect_emulation() in ("", "qemu-user", "gVisor")
+
+
+def test_list_on_a_narrow_terminal_puts_titles_under_the_names() -> None:
+    text = probe.list_checks(width=40)
+    assert all(len(line) <= 40 for line in text.splitlines())
+    assert "\n    " in text
