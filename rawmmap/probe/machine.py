@@ -15,6 +15,7 @@ import dataclasses
 import os
 import platform
 import sys
+import sysconfig
 from typing import List, Optional, Tuple
 
 from rawmmap import _libc, raw
@@ -166,10 +167,8 @@ def _memlock_limit() -> str:
 
 
 def _free_threaded() -> bool:
-    is_gil_enabled = getattr(sys, "_is_gil_enabled", None)
-    if is_gil_enabled is None:
-        return False
-    return not bool(is_gil_enabled())
+    # The build (3.13t and later), whether or not the GIL was re-enabled.
+    return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,7 +194,7 @@ class PlatformInfo:
     emulation: str = ""
     #: The hypervisor's vendor or how one shows; "" on bare metal or unknown.
     virtual_machine: str = ""
-    #: True on a free-threaded CPython with the GIL disabled.
+    #: True on a free-threaded CPython build (Py_GIL_DISABLED).
     free_threaded: bool = False
     #: /sys/kernel/mm/transparent_hugepage/enabled, the selected word.
     thp_mode: str = ""
