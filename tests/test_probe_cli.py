@@ -122,11 +122,15 @@ def test_matrix_in_every_format_exits_one_when_a_check_differs(
     report_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], output_format: str
 ) -> None:
     data = json.loads(report_path.read_text(encoding="utf-8"))
+    # Native reports (under qemu-user a difference would be marked emulated).
+    data["platform"]["emulation"] = ""
+    native = tmp_path / "native.json"
+    native.write_text(json.dumps(data), encoding="utf-8")
     data["checks"][0]["observed"] = "mmap: mapped; munmap: EINVAL"
     data["checks"][0]["verdict"] = "differs"
     other = tmp_path / "other.json"
     other.write_text(json.dumps(data), encoding="utf-8")
-    status = main(["probe", "--matrix", str(report_path), str(other), "--format", output_format])
+    status = main(["probe", "--matrix", str(native), str(other), "--format", output_format])
     out = capsys.readouterr().out
     assert status == 1
     assert "mmap: mapped; munmap: EINVAL" in out
