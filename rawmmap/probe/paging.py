@@ -86,8 +86,8 @@ def check_mapped_read_speed(context: ProbeContext) -> Outcome:
             for offset in offsets:
                 os.pread(descriptor, 16, offset)
 
-        mapped_seconds = best_of(mapped)
-        pread_seconds = best_of(syscall)
+        mapped_seconds = _best_of(mapped)
+        pread_seconds = _best_of(syscall)
     ratio = pread_seconds / mapped_seconds if mapped_seconds > 0 else float("inf")
     if ratio >= 1:
         observed = f"mapped reads {ratio:.1f}x faster than os.pread"
@@ -103,7 +103,7 @@ def check_mapped_read_speed(context: ProbeContext) -> Outcome:
     return Outcome(expected, observed, PASS if ratio > 1 else DIFFERS, details=details)
 
 
-def best_of(function: Callable[[], None], repeats: int = 3) -> float:
+def _best_of(function: Callable[[], None], repeats: int = 3) -> float:
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
