@@ -13,7 +13,7 @@ each with one job:
   that would unmap, move, shrink or remove a permission raises RuntimeError
   naming both calls. Arguments are converted before the lock is taken, and
   every check is made after it;
-- leases (``_libc.new_lease``): each exported view holds one. A view reaches
+- leases (``_foreign.new_lease``): each exported view holds one. A view reaches
   exactly its own bytes (its ``.obj`` is None), and the mapping is never
   unmapped while a lease is held: not by ``munmap``, not by the finalizer
   of a dropped Region, not in the middle of a garbage cycle whose other
@@ -34,7 +34,7 @@ import os
 import stat
 import sys
 
-from rawmmap import _flagtables, _libc
+from rawmmap import _cint, _flagtables, _foreign, raw
 from rawmmap._pagemap import DONTFORK, PROT_MASK, PageMap
 
 # typing, threading, weakref and the flag enums are left out at run time:
@@ -66,7 +66,7 @@ __all__ = [
     "page_size",
 ]
 
-_PAGE_SIZE = _libc.page_size()
+_PAGE_SIZE = raw.page_size()
 # The flag values as plain ints, from the platform's table: ``int &
 # Prot.READ`` would dispatch to IntFlag.__rand__, Python code in the enum
 # module (about 0.5 us, half the cost of a small read).
@@ -175,7 +175,7 @@ def _lease_references(entry: Tuple[int, int, bool, bytes]) -> int:
 _getrefcount = sys.getrefcount
 #: What ``_lease_references`` reads for a lease only the registry holds
 #: (measured, so that interpreters that borrow references count alike).
-_UNHELD = _lease_references((0, 0, False, _libc.new_lease()))
+_UNHELD = _lease_references((0, 0, False, _foreign.new_lease()))
 
 #: id(mapping) -> mapping, for every mapping that still has pages mapped.
 _live: Dict[int, _Mapping] = {}
@@ -206,7 +206,7 @@ def _unmap_spans(mapping: _Mapping) -> None:
     for start, stop in mapping.pages.mapped():
         # munmap of a range this process mapped cannot fail; never raise from a finalizer.
         try:  # noqa: SIM105 - contextlib would be one more import at start-up
-            _libc.munmap(mapping.address + start, stop - start)
+            raw.munmap(mapping.address + start, stop - start)
         except OSError:  # pragma: no cover
             pass
     mapping.pages.assign(0, mapping.pages.size, None)
@@ -251,7 +251,7 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 def _index(name: str, value: object) -> int:
     """Convert an integer argument, refusing bools, floats and strings."""
-    return value if type(value) is int else _libc.index(value, name)
+    return value if type(value) is int else _cint.index(value, name)
 
 
 def _bytes_view(name: str, value: object) -> memoryview:
@@ -398,7 +398,7 @@ def _check_mmap_arguments(  # noqa: PLR0917 - the C call's arguments, in its ord
     length = _index("length", length)
     prot = _index("prot", prot)
     flags = _index("flags", flags)
-    fd = _libc.check_range("mmap", "fd", _index("fd", fd), "int")
+    fd = _cint.check_range("mmap", "fd", _index("fd", fd), "int")
     offset = _index("offset", offset)
     hint = 0 if addr is None else _index("addr", addr)
     if length <= 0:
@@ -497,11 +497,11 @@ class Region:
         length, prot, flags, fd, offset, hint, identity = _check_mmap_arguments(
             length, prot, flags, fd, offset, addr
         )
-        address = _libc.mmap(hint, length, prot, flags, fd, offset)
+        address = raw.mmap(hint, length, prot, flags, fd, offset)
         mapped_length = _round_up(length)
         if flags & _FIXED_NOREPLACE and address != hint:
             # Kernels before 4.17 do not know FIXED_NOREPLACE and take addr as a hint.
-            _libc.munmap(address, mapped_length)
+            raw.munmap(address, mapped_length)
             raise OSError(
                 _errno.EEXIST,
                 f"{os.strerror(_errno.EEXIST)}: this kernel placed the mapping at "
@@ -516,7 +516,7 @@ class Region:
                 mapping.identity, mapping.file_offset = identity, offset
             _live[id(mapping)] = mapping
         except BaseException:  # pragma: no cover - MemoryError, EMFILE after mmap
-            _libc.munmap(address, mapped_length)
+            raw.munmap(address, mapped_length)
             raise
         self._mapping = mapping
         self._address = address
@@ -529,7 +529,7 @@ class Region:
         self._fd = fd
         self._offset = offset
         self._file_identity = identity
-        self._view = _libc.memory_view(address, mapped_length)
+        self._view = _foreign.memory_view(address, mapped_length)
         self._closed = False
         self._refresh()
 
@@ -1139,8 +1139,8 @@ class Region:
                 )
             mapping = self._mapping
             assert mapping is not None
-            lease = _libc.new_lease()
-            view = _libc.leased_view(self._address + start, stop - start, writable, lease)
+            lease = _foreign.new_lease()
+            view = _foreign.leased_view(self._address + start, stop - start, writable, lease)
             mapping.exports[id(lease)] = (start, stop, writable, lease)
         finally:
             self._end(previous)
@@ -1189,7 +1189,7 @@ class Region:
             # munmap may hold another mapping by now.
             for run_start, run_stop, state in pages.runs(start, stop):
                 if state is not None:
-                    _libc.munmap(self._address + run_start, run_stop - run_start)
+                    raw.munmap(self._address + run_start, run_stop - run_start)
             pages.assign(start, stop, None)
             if not pages.mapped():
                 self._close()
@@ -1218,7 +1218,7 @@ class Region:
         if flags & both == both:
             raise ValueError("msync flags cannot hold both SYNC and ASYNC (POSIX: EINVAL)")
         start, count = _convert_range(offset, length)
-        self._on_pages("msync", start, count, lambda a, n: _libc.msync(a, n, flags))
+        self._on_pages("msync", start, count, lambda a, n: raw.msync(a, n, flags))
 
     def mprotect(self, prot: int, offset: int = 0, length: Optional[int] = None) -> None:
         """Change the protection of the region, or a page range, with mprotect(2).
@@ -1259,7 +1259,7 @@ class Region:
                         "progress on this Region in the same thread"
                     )
                 self._check_exports(start, stop, "remove a permission", removed)
-            _libc.mprotect(self._address + start, stop - start, prot)
+            raw.mprotect(self._address + start, stop - start, prot)
             pages.set_prot(start, stop, prot)
             self._refresh()
         finally:
@@ -1292,7 +1292,7 @@ class Region:
             self._check_mapped(start, stop, "madvise")
             if advice == _DONTFORK:
                 self._check_exports(start, stop, "advise DONTFORK")
-            _libc.madvise(self._address + start, stop - start, advice)
+            raw.madvise(self._address + start, stop - start, advice)
             if advice in (_DONTFORK, _DOFORK):
                 self._pages().set_flag(start, stop, DONTFORK, advice == _DONTFORK)
         finally:
@@ -1311,14 +1311,14 @@ class Region:
         """
         start, count = _convert_range(offset, length)
         if bool(onfault):  # __bool__ runs before the lock
-            self._on_pages("mlock", start, count, lambda a, n: _libc.mlock2(a, n, _MLOCK_ONFAULT))
+            self._on_pages("mlock", start, count, lambda a, n: raw.mlock2(a, n, _MLOCK_ONFAULT))
         else:
-            self._on_pages("mlock", start, count, _libc.mlock)
+            self._on_pages("mlock", start, count, raw.mlock)
 
     def munlock(self, offset: int = 0, length: Optional[int] = None) -> None:
         """Unlock the region, or a page range, with munlock(2)."""
         start, count = _convert_range(offset, length)
-        self._on_pages("munlock", start, count, _libc.munlock)
+        self._on_pages("munlock", start, count, raw.munlock)
 
     def mincore(self, offset: int = 0, length: Optional[int] = None) -> List[bool]:
         """Tell which pages of the region, or a page range, are resident (mincore(2)).
@@ -1327,7 +1327,7 @@ class Region:
             One bool per page, True where the page is in memory.
         """
         start, count = _convert_range(offset, length)
-        vector = self._on_pages("mincore", start, count, _libc.mincore)
+        vector = self._on_pages("mincore", start, count, raw.mincore)
         return [bool(byte & 1) for byte in vector]
 
     def mremap(self, new_length: int, *, may_move: bool = True) -> None:
@@ -1353,7 +1353,7 @@ class Region:
         """
         new_length = _index("new_length", new_length)
         moving = bool(may_move)  # __bool__ runs before the lock
-        if not _libc.HAS_MREMAP:  # pragma: no cover - not Linux
+        if not raw.HAS_MREMAP:  # pragma: no cover - not Linux
             raise NotImplementedError("mremap(2) is Linux-only")
         if new_length <= 0:
             raise ValueError(f"new_length must be positive, not {new_length}")
@@ -1381,7 +1381,7 @@ class Region:
                 opened read-only, EPERM for a sealed memfd, EFBIG.
         """
         new_length = _index("new_length", new_length)
-        if not _libc.HAS_MREMAP:  # pragma: no cover - not Linux
+        if not raw.HAS_MREMAP:  # pragma: no cover - not Linux
             raise NotImplementedError("resize needs mremap(2), which is Linux-only")
         if new_length <= 0:
             raise ValueError(f"new_length must be positive, not {new_length}")
@@ -1439,7 +1439,7 @@ class Region:
             self._check_exports(new_mapped, old_mapped, call)
             for run_start, run_stop, state in pages.runs(new_mapped, old_mapped):
                 if state is not None:
-                    _libc.munmap(self._address + run_start, run_stop - run_start)
+                    raw.munmap(self._address + run_start, run_stop - run_start)
             pages.resize(new_mapped, None)
             self._set_length(self._address, new_length, new_mapped)
             return
@@ -1460,7 +1460,7 @@ class Region:
         flags = _MREMAP_MAYMOVE if moving and not views and last_start == 0 else 0
         try:
             address = (
-                _libc.mremap(
+                raw.mremap(
                     self._address + last_start,
                     old_mapped - last_start,
                     new_mapped - last_start,
@@ -1498,7 +1498,7 @@ class Region:
         if not mapping.pages.mapped():
             self._close()
             return
-        self._view = _libc.memory_view(address, mapped_length)
+        self._view = _foreign.memory_view(address, mapped_length)
         self._refresh()
 
     def _check_file_size(self, end: int) -> None:

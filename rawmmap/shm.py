@@ -31,7 +31,7 @@ import warnings
 import weakref
 from typing import NoReturn, Optional, Union
 
-from rawmmap import _libc
+from rawmmap import _cint, raw
 from rawmmap.flags import MapFlag, Prot
 from rawmmap.region import Region
 
@@ -71,7 +71,7 @@ Name = Union[str, bytes]
 
 def has_shm() -> bool:
     """Tell whether shm_open(3) and shm_unlink(3) are available (libc or librt)."""
-    return _libc.has_shm()
+    return raw.has_shm()
 
 
 class Seal(enum.IntFlag):
@@ -185,7 +185,7 @@ def shm_open(
         oflag |= os.O_EXCL
     if truncate:
         oflag |= os.O_TRUNC
-    return _libc.shm_open(encoded, oflag, mode)
+    return raw.shm_open(encoded, oflag, mode)
 
 
 def shm_unlink(name: Name) -> None:
@@ -200,7 +200,7 @@ def shm_unlink(name: Name) -> None:
         PermissionError: EACCES.
         NotImplementedError: the C library has no shm_unlink.
     """
-    _libc.shm_unlink(check_shm_name(name))
+    raw.shm_unlink(check_shm_name(name))
 
 
 def map_shared_memory(
@@ -239,7 +239,7 @@ def map_shared_memory(
             for ``shm_open``; ENOSPC or EFBIG from ftruncate.
     """
     if size is not None:
-        size = _libc.check_range("map_shared_memory", "size", size, "off_t")
+        size = _cint.check_range("map_shared_memory", "size", size, "off_t")
         if size <= 0:
             raise ValueError(f"size must be positive, not {size}")
     elif create:
@@ -343,7 +343,7 @@ class MemoryFile:
         memfd: Optional[bool] = None,
     ) -> None:
         """Create the file, size it and map it; see ``map_memfd``."""
-        size = _libc.check_range("MemoryFile", "size", size, "off_t")
+        size = _cint.check_range("MemoryFile", "size", size, "off_t")
         if size <= 0:
             raise ValueError(f"size must be positive, not {size}")
         if memfd is None:
@@ -418,7 +418,7 @@ class MemoryFile:
             NotImplementedError: no sealing on this platform.
         """
         self._check_sealing()
-        seals = _libc.check_range("add_seals", "seals", seals, "int")
+        seals = _cint.check_range("add_seals", "seals", seals, "int")
         _fcntl.fcntl(self._fd, _fcntl.F_ADD_SEALS, seals)
 
     def seals(self) -> Seal:

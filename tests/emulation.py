@@ -27,7 +27,7 @@ from typing import Optional
 
 import pytest
 
-from rawmmap import _libc
+from rawmmap import raw
 
 __all__ = [
     "FIXED_NOREPLACE_IS_IGNORED",
@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 #: Width of a pointer of this interpreter (32 on i386, armhf, mipsel).
-POINTER_BITS = _libc.POINTER_BITS
+POINTER_BITS = raw.POINTER_BITS
 
 # Machine-name prefixes of one CPU family; a 64-bit kernel of a family runs
 # the family's 32-bit programs natively.

@@ -24,7 +24,7 @@ from typing import Callable
 
 import pytest
 
-from rawmmap import _libc
+from rawmmap import _foreign, raw
 
 from .conftest import RunChild
 
@@ -53,7 +53,7 @@ def _not_musl() -> bool:
 
 def test_glibc_64_bit_with_mmap64_picks_mmap64() -> None:
     library = _libc_with("mmap", "mmap64")
-    assert _libc.select_mmap(library, pointer_bits=64, system="linux", is_musl=_never_asked) == (
+    assert _foreign.select_mmap(library, pointer_bits=64, system="linux", is_musl=_never_asked) == (
         "mmap64",
         64,
     )
@@ -62,7 +62,7 @@ def test_glibc_64_bit_with_mmap64_picks_mmap64() -> None:
 def test_musl_1_2_4_on_64_bit_without_mmap64_picks_mmap() -> None:
     library = _libc_with("mmap")
     # On LP64 off_t is a long: the C library does not matter.
-    assert _libc.select_mmap(library, pointer_bits=64, system="linux", is_musl=_never_asked) == (
+    assert _foreign.select_mmap(library, pointer_bits=64, system="linux", is_musl=_never_asked) == (
         "mmap",
         64,
     )
@@ -70,7 +70,7 @@ def test_musl_1_2_4_on_64_bit_without_mmap64_picks_mmap() -> None:
 
 def test_musl_on_32_bit_without_mmap64_picks_mmap_with_64_bit_offset() -> None:
     library = _libc_with("mmap")
-    assert _libc.select_mmap(library, pointer_bits=32, system="linux", is_musl=_musl) == (
+    assert _foreign.select_mmap(library, pointer_bits=32, system="linux", is_musl=_musl) == (
         "mmap",
         64,
     )
@@ -79,7 +79,7 @@ def test_musl_on_32_bit_without_mmap64_picks_mmap_with_64_bit_offset() -> None:
 @pytest.mark.parametrize("system", ["linux", "android"])
 def test_32_bit_glibc_or_android_with_mmap64_picks_mmap64(system: str) -> None:
     library = _libc_with("mmap", "mmap64")
-    assert _libc.select_mmap(library, pointer_bits=32, system=system, is_musl=_never_asked) == (
+    assert _foreign.select_mmap(library, pointer_bits=32, system=system, is_musl=_never_asked) == (
         "mmap64",
         64,
     )
@@ -88,7 +88,7 @@ def test_32_bit_glibc_or_android_with_mmap64_picks_mmap64(system: str) -> None:
 def test_old_musl_that_still_exports_mmap64_picks_mmap64() -> None:
     # Debian's musl 1.2.3 still has the LFS64 alias; it is the same function.
     library = _libc_with("mmap", "mmap64")
-    assert _libc.select_mmap(library, pointer_bits=32, system="linux", is_musl=_never_asked) == (
+    assert _foreign.select_mmap(library, pointer_bits=32, system="linux", is_musl=_never_asked) == (
         "mmap64",
         64,
     )
@@ -98,7 +98,7 @@ def test_old_musl_that_still_exports_mmap64_picks_mmap64() -> None:
 @pytest.mark.parametrize("pointer_bits", [32, 64])
 def test_macos_and_bsd_pick_mmap_with_64_bit_offset(system: str, pointer_bits: int) -> None:
     library = _libc_with("mmap")
-    assert _libc.select_mmap(
+    assert _foreign.select_mmap(
         library, pointer_bits=pointer_bits, system=system, is_musl=_never_asked
     ) == ("mmap", 64)
 
@@ -106,7 +106,7 @@ def test_macos_and_bsd_pick_mmap_with_64_bit_offset(system: str, pointer_bits: i
 def test_unknown_32_bit_linux_libc_without_mmap64_refuses_to_load() -> None:
     library = _libc_with("mmap")
     with pytest.raises(ImportError) as caught:
-        _libc.select_mmap(library, pointer_bits=32, system="linux", is_musl=_not_musl)
+        _foreign.select_mmap(library, pointer_bits=32, system="linux", is_musl=_not_musl)
     message = str(caught.value)
     assert "off_t" in message
     assert "32-bit linux" in message
@@ -117,7 +117,7 @@ def test_unknown_32_bit_linux_libc_without_mmap64_refuses_to_load() -> None:
 def test_unknown_32_bit_system_refuses_to_load() -> None:
     library = _libc_with("mmap")
     with pytest.raises(ImportError, match="off_t"):
-        _libc.select_mmap(library, pointer_bits=32, system="sunos5", is_musl=_never_asked)
+        _foreign.select_mmap(library, pointer_bits=32, system="sunos5", is_musl=_never_asked)
 
 
 @pytest.mark.parametrize("pointer_bits", [32, 64])
@@ -126,27 +126,27 @@ def test_library_without_any_mmap_refuses_to_load(
     pointer_bits: int, is_musl: Callable[[], bool]
 ) -> None:
     with pytest.raises(ImportError, match="neither mmap64 nor mmap"):
-        _libc.select_mmap(
+        _foreign.select_mmap(
             _libc_with("munmap"), pointer_bits=pointer_bits, system="linux", is_musl=is_musl
         )
 
 
 def test_real_loader_picked_the_symbol_select_mmap_chooses_here() -> None:
     # _library is the CDLL(None) the module loaded at import.
-    expected = _libc.select_mmap(
-        _libc._library, pointer_bits=_libc.POINTER_BITS, system=sys.platform
+    expected = _foreign.select_mmap(
+        _foreign._library, pointer_bits=raw.POINTER_BITS, system=sys.platform
     )
-    chosen = (_libc.MMAP_SYMBOL, _libc.OFF_T_BITS)
+    chosen = (raw.MMAP_SYMBOL, raw.OFF_T_BITS)
     assert chosen == expected
 
 
 def test_real_loader_mmap_offset_argument_is_8_bytes() -> None:
-    offset_type = _libc.FUNCTIONS[_libc.MMAP_SYMBOL].argtypes[-1]
+    offset_type = _foreign.FUNCTIONS[raw.MMAP_SYMBOL].argtypes[-1]
     assert ctypes.sizeof(offset_type) == 8  # type: ignore[arg-type]
 
 
 def test_real_loader_matches_pointer_width_of_this_interpreter() -> None:
-    assert ctypes.sizeof(ctypes.c_void_p) * 8 == _libc.POINTER_BITS
+    assert ctypes.sizeof(ctypes.c_void_p) * 8 == raw.POINTER_BITS
 
 
 def test_import_spawns_no_process_and_skips_ctypes_util(run_child: RunChild) -> None:

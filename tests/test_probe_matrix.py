@@ -12,7 +12,7 @@ from typing import Any, Dict
 
 import pytest
 
-from rawmmap import _libc, probe
+from rawmmap import _foreign, probe
 from rawmmap.probe import machine, render
 
 
@@ -187,9 +187,9 @@ def test_libc_name_without_confstr(monkeypatch: pytest.MonkeyPatch) -> None:
         raise ValueError(name)
 
     monkeypatch.setattr(os, "confstr", no_confstr)
-    monkeypatch.setattr(_libc, "_is_musl", lambda: True)
+    monkeypatch.setattr(_foreign, "is_musl", lambda: True)
     assert machine._libc_name_and_version() == ("musl", "")
-    monkeypatch.setattr(_libc, "_is_musl", lambda: False)
+    monkeypatch.setattr(_foreign, "is_musl", lambda: False)
     monkeypatch.setattr(platform, "libc_ver", lambda: ("libc", "1.0"))
     assert machine._libc_name_and_version() == ("libc", "1.0")
 

@@ -11,7 +11,7 @@ from typing import Iterator
 import pytest
 
 import rawmmap
-from rawmmap import _libc, shm
+from rawmmap import _foreign, raw, shm
 
 from .shm_support import NameFactory, run_python, unique_names
 
@@ -27,17 +27,17 @@ def new_name() -> Iterator[NameFactory]:
 # ------------------------------------------------------------ the libc layer
 
 
-@pytest.mark.parametrize("name", sorted(_libc.LAZY_PROTOTYPES))
+@pytest.mark.parametrize("name", sorted(_foreign.LAZY_PROTOTYPES))
 def test_lazy_prototype_is_applied(name: str) -> None:
-    function = _libc.lazy_function(name)
+    function = _foreign.lazy_function(name)
     assert function is not None
-    restype, argtypes = _libc.LAZY_PROTOTYPES[name]
+    restype, argtypes = _foreign.LAZY_PROTOTYPES[name]
     assert function.restype is restype
     assert tuple(function.argtypes) == tuple(argtypes)
 
 
 def test_shm_calls_are_not_in_the_import_time_table() -> None:
-    assert not set(_libc.LAZY_PROTOTYPES) & set(_libc.PROTOTYPES)
+    assert not set(_foreign.LAZY_PROTOTYPES) & set(_foreign.PROTOTYPES)
 
 
 def test_resolve_symbol_falls_back_to_librt_when_libc_lacks_it() -> None:
@@ -50,13 +50,13 @@ def test_resolve_symbol_falls_back_to_librt_when_libc_lacks_it() -> None:
     def librt() -> object:
         loaded.append("librt")
         try:
-            return ctypes.CDLL(_libc.RT_SONAME, use_errno=True)
+            return ctypes.CDLL(_foreign.RT_SONAME, use_errno=True)
         except OSError:
-            pytest.skip(f"{_libc.RT_SONAME} cannot be loaded here")
+            pytest.skip(f"{_foreign.RT_SONAME} cannot be loaded here")
 
-    function = _libc.resolve_symbol("shm_open", (no_library, librt))
+    function = _foreign.resolve_symbol("shm_open", (no_library, librt))
     if function is None:
-        pytest.skip(f"{_libc.RT_SONAME} has no shm_open here")
+        pytest.skip(f"{_foreign.RT_SONAME} has no shm_open here")
     assert loaded == ["libc", "librt"]
 
 
@@ -67,49 +67,49 @@ def test_resolve_symbol_does_not_load_later_libraries_when_the_first_has_it() ->
     def libc() -> object:
         return ctypes.CDLL(None, use_errno=True)
 
-    assert _libc.resolve_symbol("munmap", (libc, must_not_load)) is not None
+    assert _foreign.resolve_symbol("munmap", (libc, must_not_load)) is not None
 
 
 def test_resolve_symbol_returns_none_when_no_library_has_it() -> None:
-    assert _libc.resolve_symbol("no_such_call_rawmmap", (lambda: None, object)) is None
+    assert _foreign.resolve_symbol("no_such_call_rawmmap", (lambda: None, object)) is None
 
 
 @pytest.mark.parametrize("mode", [-1, 0o10000, 2**32])
 def test_libc_shm_open_rejects_mode_outside_permission_bits(mode: int) -> None:
     with pytest.raises(OverflowError, match="mode"):
-        _libc.shm_open(b"/never-created", os.O_RDONLY, mode)
+        raw.shm_open(b"/never-created", os.O_RDONLY, mode)
 
 
 def test_libc_shm_open_rejects_oflag_wider_than_int() -> None:
     with pytest.raises(OverflowError, match="oflag"):
-        _libc.shm_open(b"/never-created", 2**40, 0)
+        raw.shm_open(b"/never-created", 2**40, 0)
 
 
 @pytest.mark.parametrize("mode", [True, 1.0, "0o600", None])
 def test_libc_shm_open_rejects_non_integer_mode(mode: object) -> None:
     with pytest.raises(TypeError, match="mode"):
-        _libc.shm_open(b"/never-created", os.O_RDONLY, mode)  # type: ignore[arg-type]
+        raw.shm_open(b"/never-created", os.O_RDONLY, mode)  # type: ignore[arg-type]
 
 
 def test_libc_shm_calls_refuse_a_name_with_nul_instead_of_truncating_it() -> None:
     with pytest.raises(ValueError, match="NUL"):
-        _libc.shm_open(b"/a\0b", os.O_RDONLY, 0)
+        raw.shm_open(b"/a\0b", os.O_RDONLY, 0)
     with pytest.raises(ValueError, match="NUL"):
-        _libc.shm_unlink(b"/a\0b")
+        raw.shm_unlink(b"/a\0b")
 
 
 def test_libc_shm_calls_take_bytes_only() -> None:
     with pytest.raises(TypeError, match="bytes"):
-        _libc.shm_open("/str", os.O_RDONLY, 0)  # type: ignore[arg-type]
+        raw.shm_open("/str", os.O_RDONLY, 0)  # type: ignore[arg-type]
 
 
 def _raw_open_expecting_failure(name: bytes) -> OSError:
     try:
-        fd = _libc.shm_open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = raw.shm_open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     except OSError as error:
         return error
     os.close(fd)
-    _libc.shm_unlink(name)
+    raw.shm_unlink(name)
     pytest.skip(f"this C library accepts the shared memory name {name!r}")
 
 

@@ -160,7 +160,7 @@ def check_offset_above_4gib(context: ProbeContext) -> Outcome:
     len bytes", off being an off_t; Linux mmap(2), C library/kernel
     differences: glibc's wrapper calls mmap2(2), whose offset in page
     units reaches past 4 GiB on 32-bit systems once the C library passes
-    a 64-bit off_t (mmap64; rawmmap._libc picks it).
+    a 64-bit off_t (mmap64; rawmmap._foreign picks it).
     """
     offset = (1 << 32) + PAGE
     expected = "mapped; the marker at 4 GiB + 1 page is read back"

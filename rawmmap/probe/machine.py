@@ -18,7 +18,7 @@ import sys
 import sysconfig
 from typing import List, Optional, Tuple
 
-from rawmmap import _libc, raw
+from rawmmap import _foreign, raw
 
 __all__ = [
     "PlatformInfo",
@@ -139,7 +139,7 @@ def _libc_name_and_version() -> Tuple[str, str]:
         return name, version
     if sys.platform == "darwin":
         return "libSystem", platform.mac_ver()[0]
-    if _libc._is_musl():
+    if _foreign.is_musl():
         # musl exports no version call; its loader prints it, but running
         # it would spawn a process for one header line.
         return "musl", ""
@@ -256,7 +256,7 @@ def platform_info() -> PlatformInfo:
         libc=libc,
         libc_version=libc_version,
         page_size=raw.page_size(),
-        pointer_bits=_libc.POINTER_BITS,
+        pointer_bits=raw.POINTER_BITS,
         python_implementation=platform.python_implementation(),
         python_version=platform.python_version(),
         kernel_architecture=kernel_architecture,

@@ -13,7 +13,7 @@ import contextlib
 import os
 from typing import Iterator
 
-from rawmmap import _libc, raw
+from rawmmap import raw
 from rawmmap.flags import MapFlag, Prot
 from rawmmap.probe.registry import CheckSkipped, Outcome, ProbeContext, check, judge
 from rawmmap.probe.support import PAGE, READ_WRITE, attempt, attempt_mmap, errno_name
@@ -39,9 +39,9 @@ def _shm_name(context: ProbeContext, tag: str) -> bytes:
 
 
 def _open(name: bytes, flags: int, mode: int = 0o600) -> int:
-    if not _libc.has_shm():
+    if not raw.has_shm():
         raise CheckSkipped("the C library has no shm_open")
-    return _libc.shm_open(name, flags | getattr(os, "O_CLOEXEC", 0), mode)
+    return raw.shm_open(name, flags | getattr(os, "O_CLOEXEC", 0), mode)
 
 
 def _open_result(name: bytes, flags: int) -> str:
@@ -52,7 +52,7 @@ def _open_result(name: bytes, flags: int) -> str:
         return errno_name(error.errno)
     os.close(descriptor)
     with contextlib.suppress(OSError):
-        _libc.shm_unlink(name)
+        raw.shm_unlink(name)
     return "opened"
 
 
@@ -113,7 +113,7 @@ def check_shm_open_exclusive(context: ProbeContext) -> Outcome:
         plain = attempt(lambda: os.close(_open(name, os.O_RDWR | os.O_CREAT)))
     finally:
         os.close(first)
-        _libc.shm_unlink(name)
+        raw.shm_unlink(name)
     plain = "opened" if plain == "succeeded" else plain
     return judge(expected, f"O_CREAT|O_EXCL: {again}; O_CREAT: {plain}")
 
@@ -131,7 +131,7 @@ def check_shm_new_object_is_empty(context: ProbeContext) -> Outcome:
     name = _shm_name(context, "size")
     descriptor = _open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL)
     try:
-        _libc.shm_unlink(name)
+        raw.shm_unlink(name)
         size = os.fstat(descriptor).st_size
         os.ftruncate(descriptor, PAGE)
         address = raw.mmap(0, PAGE, Prot.READ, MapFlag.SHARED, descriptor, 0)
@@ -162,13 +162,13 @@ def check_shm_unlink_while_mapped(context: ProbeContext) -> Outcome:
         os.ftruncate(descriptor, PAGE)
         address = raw.mmap(0, PAGE, READ_WRITE, MapFlag.SHARED, descriptor, 0)
     except OSError:
-        _libc.shm_unlink(name)  # the name must not outlive a failed check
+        raw.shm_unlink(name)  # the name must not outlive a failed check
         raise
     finally:
         os.close(descriptor)
     try:
         raw.write(address, b"before")
-        _libc.shm_unlink(name)
+        raw.shm_unlink(name)
         reopen = _open_result(name, os.O_RDWR)
         raw.write(address + 8, b"after")
         works = raw.read(address, 13) == b"before\0\0after"

@@ -1,6 +1,6 @@
 """Types of ``rawmmap._ffi``: the C functions with their prototypes applied.
 
-``rawmmap._libc`` builds that module at import from its prototype table;
+``rawmmap._foreign`` builds that module at import from its prototype table;
 there is no ``_ffi.py``. ctypes function objects carry no Python types, so
 this stub gives each one the signature its ``argtypes``/``restype`` imply:
 ``c_void_p`` results arrive as ``int | None`` (None is NULL), ``c_int`` and
