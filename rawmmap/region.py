@@ -60,6 +60,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ProtectionError",
     "Region",
+    "SoleOwner",
     "map_anonymous",
     "map_file",
     "mmap",
@@ -439,13 +440,32 @@ def _check_mmap_arguments(  # noqa: PLR0917 - the C call's arguments, in its ord
     return length, prot, flags, fd, offset, hint, identity
 
 
-_NO_COPY = (
-    "a Region is the one owner of its mapping and cannot be copied or pickled; "
-    "map the memory again, or hand out view()s"
-)
+class SoleOwner:
+    """Base of the objects that own a kernel resource: copies and pickles are refused.
+
+    A copy would be a second owner of the same mapping or descriptor (its
+    finalizer would release what the original still uses), as the stdlib's
+    mmap refuses too.
+    """
+
+    __slots__ = ()
+    #: What to do instead, for the TypeError.
+    _no_copy = "it owns a kernel resource"
+
+    def __copy__(self) -> NoReturn:
+        """Refuse: this object is the one owner of its resource."""
+        raise TypeError(f"cannot copy {type(self).__name__}: {self._no_copy}")
+
+    def __deepcopy__(self, memo: object) -> NoReturn:
+        """Refuse: this object is the one owner of its resource."""
+        raise TypeError(f"cannot copy {type(self).__name__}: {self._no_copy}")
+
+    def __reduce_ex__(self, protocol: object) -> NoReturn:
+        """Refuse pickling: the resource is this process's."""
+        raise TypeError(f"cannot pickle {type(self).__name__}: {self._no_copy}")
 
 
-class Region:
+class Region(SoleOwner):
     """One memory mapping, with checked, protection-aware access.
 
     Create one with ``rawmmap.mmap`` (the C call's arguments),
@@ -456,6 +476,7 @@ class Region:
     size) and ``length`` (rounded up to whole pages, default: to the end).
     """
 
+    _no_copy = "a Region is the one owner of its mapping; map the memory again, or hand out view()s"
     # Class-level defaults, so that repr(), munmap() and __del__ work on a
     # Region whose __init__ failed half-way.
     _address = 0
@@ -635,18 +656,6 @@ class Region:
             ResourceWarning,
             stacklevel=2,
         )
-
-    def __copy__(self) -> NoReturn:
-        """Refuse: a Region is the one owner of its mapping."""
-        raise TypeError(_NO_COPY)
-
-    def __deepcopy__(self, memo: object) -> NoReturn:
-        """Refuse: a Region is the one owner of its mapping."""
-        raise TypeError(_NO_COPY)
-
-    def __reduce_ex__(self, protocol: object) -> NoReturn:
-        """Refuse pickling: the mapping is this process's."""
-        raise TypeError(_NO_COPY)
 
     # ------------------------------------------------------------ the call guard
 
@@ -847,43 +856,40 @@ class Region:
         """Read one byte (an int) or a slice (bytes), like ``bytes``."""
         if isinstance(index, slice):
             low, high, step = _slice_span(index, self._length)
-            lock = self._lock
-            lock.acquire()
-            previous = self._busy
-            self._busy = "read"
-            try:
-                if high > self._fast_read:
-                    self._check_access(low, high, _READ, "read")
-                view = self._view
-                assert view is not None
-                return view[low:high].tobytes() if step == 1 else view[low:high][::step].tobytes()
-            finally:
-                self._busy = previous
-                lock.release()
-        position = index if type(index) is int else _index("index", index)
-        if position < 0:
-            position += self._length
-        if not 0 <= position < self._length:
-            raise IndexError(f"index {index} is outside the region [0, {self._length})")
+            position = -1
+        else:
+            position = self._position(index)
+            low, high, step = position, position + 1, 1
         lock = self._lock
         lock.acquire()
         previous = self._busy
         self._busy = "read"
         try:
-            if position >= self._fast_read:
-                self._check_access(position, position + 1, _READ, "read")
+            if high > self._fast_read:
+                self._check_access(low, high, _READ, "read")
             view = self._view
             assert view is not None
-            return view[position]
+            if position >= 0:
+                return view[position]
+            return view[low:high].tobytes() if step == 1 else view[low:high][::step].tobytes()
         finally:
             self._busy = previous
             lock.release()
 
+    def _position(self, index: object) -> int:
+        """Convert and check one byte's index (negative from the end)."""
+        position = index if type(index) is int else _index("index", index)
+        if position < 0:
+            position += self._length
+        if not 0 <= position < self._length:
+            raise IndexError(f"index {index} is outside the region [0, {self._length})")
+        return position
+
     def __setitem__(self, index: Union[int, slice], value: object) -> None:
         """Write one byte (an int in 0..255) or a slice (same length)."""
+        data: Union[bytes, memoryview, int]
         if isinstance(index, slice):
             low, high, step = _slice_span(index, self._length)
-            data: Union[bytes, memoryview]
             if type(value) is bytes:  # already a flat 'B' buffer
                 data, size = value, len(value)
             else:
@@ -897,41 +903,28 @@ class Region:
                     f"Region slice assignment is wrong size: value has {size} bytes; "
                     f"the slice has {count}"
                 )
-            lock = self._lock
-            lock.acquire()
-            previous = self._busy
-            self._busy = "write"
-            try:
-                if high > self._fast_write:
-                    self._check_access(low, high, _WRITE, "write")
-                view = self._view
-                assert view is not None
-                if step == 1:
-                    view[low:high] = data
-                else:
-                    view[low:high][::step] = data
-            finally:
-                self._busy = previous
-                lock.release()
-            return
-        position = index if type(index) is int else _index("index", index)
-        byte = value if type(value) is int else _index("value", value)
-        if position < 0:
-            position += self._length
-        if not 0 <= position < self._length:
-            raise IndexError(f"index {index} is outside the region [0, {self._length})")
-        if not 0 <= byte <= 255:
-            raise ValueError(f"a byte must be in 0..255, not {byte}")
+            position = -1
+        else:
+            position = self._position(index)
+            data = value if type(value) is int else _index("value", value)
+            if not 0 <= data <= 255:
+                raise ValueError(f"a byte must be in 0..255, not {data}")
+            low, high, step = position, position + 1, 1
         lock = self._lock
         lock.acquire()
         previous = self._busy
         self._busy = "write"
         try:
-            if position >= self._fast_write:
-                self._check_access(position, position + 1, _WRITE, "write")
+            if high > self._fast_write:
+                self._check_access(low, high, _WRITE, "write")
             view = self._view
             assert view is not None
-            view[position] = byte
+            if position >= 0:
+                view[position] = data  # type: ignore[assignment]
+            elif step == 1:
+                view[low:high] = data  # type: ignore[assignment]
+            else:
+                view[low:high][::step] = data  # type: ignore[assignment]
         finally:
             self._busy = previous
             lock.release()

@@ -29,11 +29,11 @@ import errno as _errno
 import os
 import warnings
 import weakref
-from typing import NoReturn, Optional, Union
+from typing import Optional, Union
 
 from rawmmap import _cint, raw
 from rawmmap.flags import MapFlag, Prot
-from rawmmap.region import Region
+from rawmmap.region import Region, SoleOwner
 
 try:
     import fcntl as _fcntl
@@ -298,12 +298,6 @@ def _reserve(fd: int, size: int) -> None:
         raise OSError(error.errno, f"{error.strerror}: posix_fallocate to {description}") from None
 
 
-_NO_COPY = (
-    "a MemoryFile owns its descriptor and mapping and cannot be copied or pickled; "
-    "share its fd with the other process instead"
-)
-
-
 # ------------------------------------------------------------ anonymous files
 
 
@@ -317,7 +311,7 @@ def _close_descriptor(fd: int, description: str) -> None:
         os.close(fd)
 
 
-class MemoryFile:
+class MemoryFile(SoleOwner):
     """An anonymous in-memory file and a shared mapping of it.
 
     Made with memfd_create(2) where ``os.memfd_create`` exists, else with
@@ -328,6 +322,7 @@ class MemoryFile:
     finalizer with a ResourceWarning.
     """
 
+    _no_copy = "a MemoryFile owns its descriptor and mapping; share its fd instead"
     # Class-level defaults, so that close() and repr() work on a half-built object.
     _fd = -1
     _region: Optional[Region] = None
@@ -446,18 +441,6 @@ class MemoryFile:
                 self._finalizer.detach()
             fd, self._fd = self._fd, -1
             os.close(fd)
-
-    def __copy__(self) -> NoReturn:
-        """Refuse: a MemoryFile is the one owner of its descriptor."""
-        raise TypeError(_NO_COPY)
-
-    def __deepcopy__(self, memo: object) -> NoReturn:
-        """Refuse: a MemoryFile is the one owner of its descriptor."""
-        raise TypeError(_NO_COPY)
-
-    def __reduce_ex__(self, protocol: object) -> NoReturn:
-        """Refuse pickling: the descriptor is this process's."""
-        raise TypeError(_NO_COPY)
 
     def __enter__(self) -> MemoryFile:
         """Return the MemoryFile itself."""
