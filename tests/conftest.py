@@ -1,46 +1,21 @@
-"""Shared fixtures: page size, scratch files and a child-process runner.
-
-Anything that may fault runs in a child started with ``sys.executable``
-(under qemu-user that re-enters the same guest), so that the test can
-assert the signal instead of dying with it.
-"""
+"""Shared fixtures: page size, scratch files and the child-process runner (``support``)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import textwrap
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 import pytest
 
 import rawmmap
 
-ROOT = Path(__file__).resolve().parent.parent
+from .support import ROOT, run_python
+
+__all__ = ["ROOT", "RunChild", "run_python"]
 
 #: Runs Python source in a child; returns the finished process.
-RunChild = Callable[[str], "subprocess.CompletedProcess[str]"]
-
-
-def run_python(
-    source: str, timeout: float = 120, flags: Sequence[str] = ()
-) -> subprocess.CompletedProcess[str]:
-    """Run ``source`` in a fresh interpreter that imports this checkout.
-
-    ``flags`` go to the interpreter before ``-c`` (``-X dev``, ``-W error``).
-    """
-    environment = dict(os.environ)
-    environment["PYTHONPATH"] = str(ROOT) + os.pathsep + environment.get("PYTHONPATH", "")
-    return subprocess.run(
-        [sys.executable, *flags, "-c", textwrap.dedent(source)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=environment,
-        check=False,
-    )
+RunChild = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
 @pytest.fixture

@@ -7,24 +7,14 @@ so the harness cannot rot; it asserts nothing about timings.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-REPOSITORY = Path(__file__).resolve().parent.parent
+from .support import ROOT, run_interpreter
 
 
 def test_bench_quick_run_writes_table_and_json(tmp_path: Path) -> None:
-    environment = dict(os.environ, PYTHONPATH=str(REPOSITORY))
-    result = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--no-chart", "--out", str(tmp_path)],
-        cwd=REPOSITORY,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    result = run_interpreter(
+        ["-m", "bench", "--quick", "--no-chart", "--out", str(tmp_path)], cwd=ROOT, timeout=300
     )
     assert result.returncode == 0, result.stderr
     assert "| benchmark | rawmmap | peer | speedup | target | met |" in result.stdout
@@ -38,26 +28,12 @@ def test_bench_quick_run_writes_table_and_json(tmp_path: Path) -> None:
 
 
 def test_bench_quick_run_counts_no_process_spawned_at_import(tmp_path: Path) -> None:
-    environment = dict(os.environ, PYTHONPATH=str(REPOSITORY))
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "--quick",
-            "--only",
-            "import",
-            "--no-chart",
-            "--out",
-            str(tmp_path),
-        ],
-        cwd=REPOSITORY,
-        env=environment,
-        capture_output=True,
-        text=True,
+    result = run_interpreter(
+        ["-m", "bench", "--quick", "--only", "import", "--no-chart", "--out", str(tmp_path)],
+        cwd=ROOT,
         timeout=300,
-        check=True,
     )
+    assert result.returncode == 0, result.stderr
     document = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     checks = document["settings"]["checks"]
     assert checks

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import rawmmap
 
+from .support import run_python
+
 PAGE = rawmmap.page_size()
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,13 +85,8 @@ def test_msync_sync_write_survives_sigkill_of_the_writer(tmp_path: Path) -> None
         os.close(marker_read)
         if marker_write >= 0:
             os.close(marker_write)
-    reader = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(READER), str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    reader = run_python(READER, str(path), timeout=60)
+    assert reader.returncode == 0, reader.stderr
     contents = bytes.fromhex(reader.stdout)
     expected = bytearray(3 * PAGE)
     expected[100 : 100 + len(payload)] = payload

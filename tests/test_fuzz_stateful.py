@@ -10,36 +10,22 @@ set RAWMMAP_FUZZ_EXAMPLES for a longer one.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from .support import ROOT, run_interpreter
 
 # A test-only dependency: an interpreter without it (the crossarch guests)
 # skips the fuzzing instead of failing.
 pytest.importorskip("hypothesis", reason="hypothesis is not installed (a test-only dependency)")
 
 MACHINE = Path(__file__).resolve().parent / "fuzz_machine.py"
-ROOT = MACHINE.parent.parent
 
 
 def test_region_state_machine_finds_no_crash_and_no_mismatch() -> None:
-    environment = dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    )
-    completed = subprocess.run(
-        [sys.executable, str(MACHINE)],
-        env=environment,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-        check=False,
-    )
+    completed = run_interpreter([str(MACHINE)], timeout=3600, cwd=ROOT)
     report = completed.stdout[-6000:] + completed.stderr[-6000:]
     assert completed.returncode >= 0, f"killed by signal {-completed.returncode}\n{report}"
     assert completed.returncode == 0, report

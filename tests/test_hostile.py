@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import os
 import resource
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ from rawmmap import Advice, MapFlag, Prot, ProtectionError, Region, SyncFlag, ra
 from rawmmap.flags import known_bits
 
 from .emulation import MADVISE_IS_EMULATED, under_qemu_user
+from .support import ROOT, child_environment, run_interpreter
 
 #: Rows whose error comes from the kernel's madvise, which qemu-user answers itself.
 KERNEL_MADVISE_CASES = frozenset({"madvise-unknown-advice", "raw-madvise-unknown"})
@@ -547,23 +547,14 @@ def test_bad_call_raises_typed_error_naming_the_argument(case: Case, env: Env) -
 
 def test_whole_table_in_a_child_process() -> None:
     """Run every row, including those that would fault on a regression, in a child."""
-    root = Path(__file__).resolve().parent.parent
-    environment = dict(
-        os.environ,
-        RAWMMAP_HOSTILE_CHILD="1",
-        PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])),
-    )
-    completed = subprocess.run(
+    completed = run_interpreter(
         [
-            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+            "-m", "pytest", "-q", "-p", "no:cacheprovider",
             "-k", "test_bad_call_raises_typed_error_naming_the_argument", __file__,
         ],
-        env=environment,
-        cwd=root,
-        capture_output=True,
-        text=True,
+        environment=child_environment(RAWMMAP_HOSTILE_CHILD="1"),
+        cwd=ROOT,
         timeout=300,
-        check=False,
     )
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
     # Every row ran in the child: only the rows whose answer qemu-user gives

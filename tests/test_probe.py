@@ -7,7 +7,6 @@ import json
 import os
 import platform
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
@@ -21,27 +20,14 @@ from .emulation import (
     POINTER_BITS,
     QEMU_USER,
 )
-
-ROOT = Path(probe.__file__).resolve().parent.parent
+from .support import child_environment, run_interpreter
 
 FullRun = Tuple["subprocess.CompletedProcess[str]", Dict[str, Any], Path]
 
 
 def _run(*arguments: str, tmpdir: Optional[Path] = None) -> subprocess.CompletedProcess[str]:
-    environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        part for part in (str(ROOT), environment.get("PYTHONPATH", "")) if part
-    )
-    if tmpdir is not None:
-        environment["TMPDIR"] = str(tmpdir)
-    return subprocess.run(
-        [sys.executable, "-m", "rawmmap", *arguments],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-        check=False,
-    )
+    extra = {} if tmpdir is None else {"TMPDIR": str(tmpdir)}
+    return run_interpreter(["-m", "rawmmap", *arguments], environment=child_environment(**extra))
 
 
 @pytest.fixture(scope="module")

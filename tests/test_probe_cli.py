@@ -5,35 +5,25 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Optional
 
 import pytest
 
 from rawmmap import probe
 from rawmmap.__main__ import main
 
-ROOT = Path(probe.__file__).resolve().parent.parent.parent
+from .support import child_environment, run_interpreter
 
 
 def _run(
     *arguments: str, columns: Optional[int] = None, stdout: Optional[int] = None
 ) -> subprocess.CompletedProcess[str]:
-    environment: Dict[str, str] = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        part for part in (str(ROOT), environment.get("PYTHONPATH", "")) if part
-    )
-    if columns is not None:
-        environment["COLUMNS"] = str(columns)
-    return subprocess.run(
-        [sys.executable, "-m", "rawmmap", "probe", *arguments],
-        stdout=subprocess.PIPE if stdout is None else stdout,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environment,
-        timeout=120,
-        check=False,
+    extra = {} if columns is None else {"COLUMNS": str(columns)}
+    return run_interpreter(
+        ["-m", "rawmmap", "probe", *arguments],
+        environment=child_environment(**extra),
+        stdout=stdout,
     )
 
 

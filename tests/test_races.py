@@ -14,12 +14,7 @@ The thread races and the cyclic-garbage case run in a child process
 from __future__ import annotations
 
 import gc
-import os
-import subprocess
-import sys
-import textwrap
 import warnings
-from pathlib import Path
 
 import pytest
 
@@ -27,26 +22,14 @@ import rawmmap
 from rawmmap import raw
 
 from .emulation import under_qemu_user
+from .support import ROOT, run_python
 
 PAGE = rawmmap.page_size()
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def _run_child(source: str, timeout: float = 300) -> str:
     """Run ``source`` in a child interpreter; fail on a signal or a non-zero exit."""
-    environment = dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    )
-    completed = subprocess.run(
-        [sys.executable, "-X", "faulthandler", "-c", textwrap.dedent(source)],
-        env=environment,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    completed = run_python(source, flags=("-X", "faulthandler"), timeout=timeout, cwd=ROOT)
     report = completed.stdout[-4000:] + completed.stderr[-4000:]
     assert completed.returncode >= 0, f"child killed by signal {-completed.returncode}\n{report}"
     assert completed.returncode == 0, report

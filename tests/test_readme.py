@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from .support import ROOT, run_python
+
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
@@ -30,21 +28,9 @@ def _test_line() -> str:
 
 def test_readme_quickstart_runs_clean_and_prints_what_it_says(tmp_path: Path) -> None:
     (code,) = _blocks(_section("Quickstart"), "python")
-    environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
-    )
     # -X dev shows ResourceWarning (a file left open) and -W error makes any
     # warning fail the run.
-    result = subprocess.run(
-        [sys.executable, "-X", "dev", "-W", "error", "-c", code],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python(code, flags=("-X", "dev", "-W", "error"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     # Each print's output is the comment beside it, or, for the refused

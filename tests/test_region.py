@@ -324,23 +324,6 @@ def test_mremap_with_live_view_raises_buffererror(page: int) -> None:
         region.mremap(2 * page)
 
 
-def test_dropped_region_with_live_view_stays_mapped_until_the_view_dies(page: int) -> None:
-    region = rawmmap.map_anonymous(page)
-    region.write(0, b"alive")
-    address = region.address
-    view = region.view()
-    with pytest.warns(ResourceWarning, match="unclosed"):
-        del region
-        gc.collect()
-    assert bytes(view[:5]) == b"alive"  # still mapped: the view holds a lease on it
-    assert rawmmap.raw.mincore(address, page)
-    view.release()
-    gc.collect()  # the end of a collection unmaps orphans whose views are gone
-    with pytest.raises(OSError) as caught:
-        rawmmap.raw.mincore(address, page)
-    assert caught.value.errno == errno.ENOMEM
-
-
 # ------------------------------------------------------------------ ownership
 
 

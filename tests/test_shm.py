@@ -13,7 +13,8 @@ import pytest
 import rawmmap
 from rawmmap import _foreign, raw, shm
 
-from .shm_support import NameFactory, run_python, unique_names
+from .shm_support import NameFactory, unique_names
+from .support import run_python
 
 pytestmark = pytest.mark.skipif(not shm.has_shm(), reason="no shm_open in libc or librt")
 

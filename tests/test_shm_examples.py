@@ -11,7 +11,7 @@ import pytest
 
 from rawmmap import shm
 
-from .shm_support import ROOT, child_environment, run_python
+from .support import ROOT, child_environment, run_python
 
 EXAMPLE = ROOT / "examples" / "shared_counter.py"
 README_SECTION = ROOT / "docs" / "README-shm.md"

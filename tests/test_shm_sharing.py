@@ -13,7 +13,8 @@ import pytest
 import rawmmap
 from rawmmap import shm
 
-from .shm_support import NameFactory, run_python, unique_names
+from .shm_support import NameFactory, unique_names
+from .support import run_python
 
 needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork")
 
