@@ -17,8 +17,9 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable
 
 __all__ = [
     "Row",
@@ -52,9 +53,9 @@ class Row:
     rawmmap_ns: float
     peer_variant: str
     peer_ns: float
-    target: Optional[Target] = None
+    target: Target | None = None
     note: str = ""
-    samples: Dict[str, List[float]] = field(default_factory=dict)
+    samples: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def speedup(self) -> float:
@@ -62,17 +63,17 @@ class Row:
         return self.peer_ns / self.rawmmap_ns if self.rawmmap_ns else float("inf")
 
     @property
-    def met(self) -> Optional[bool]:
+    def met(self) -> bool | None:
         """Whether the target is met (None without a target)."""
         return None if self.target is None else self.target.met(self.speedup)
 
 
 def interleave(
-    variants: Dict[str, Callable[[], object]],
+    variants: dict[str, Callable[[], object]],
     rounds: int,
     operations: int,
     warmup: int = 1,
-) -> Dict[str, List[float]]:
+) -> dict[str, list[float]]:
     """Time each variant in interleaved rounds; return ns per operation per round.
 
     Each call of a variant performs ``operations`` operations. In round
@@ -86,7 +87,7 @@ def interleave(
         warmup: untimed rounds before the timed ones.
     """
     names = list(variants)
-    samples: Dict[str, List[float]] = {name: [] for name in names}
+    samples: dict[str, list[float]] = {name: [] for name in names}
     clock = time.perf_counter_ns
     for round_number in range(-warmup, rounds):
         shift = round_number % len(names)
@@ -139,7 +140,7 @@ def render_table(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
-def machine() -> Dict[str, object]:
+def machine() -> dict[str, object]:
     """Describe the machine and interpreter for the JSON results."""
     return {
         "python": sys.version.split()[0],
@@ -151,7 +152,7 @@ def machine() -> Dict[str, object]:
     }
 
 
-def write_json(path: str, rows: Sequence[Row], settings: Dict[str, object]) -> None:
+def write_json(path: str, rows: Sequence[Row], settings: dict[str, object]) -> None:
     """Write the settings, the machine and every row (with its samples) as JSON."""
     records = []
     for row in rows:
@@ -170,7 +171,7 @@ def write_json(path: str, rows: Sequence[Row], settings: Dict[str, object]) -> N
         output.write("\n")
 
 
-def write_chart(path: str, rows: Sequence[Row]) -> Optional[str]:
+def write_chart(path: str, rows: Sequence[Row]) -> str | None:
     """Draw the speedups as a horizontal bar chart (PNG) with matplotlib.
 
     Returns:

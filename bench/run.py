@@ -27,8 +27,9 @@ import sys
 import tempfile
 import time
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable
 
 from bench.harness import Row, Target, interleave, median, render_table, write_chart, write_json
 
@@ -100,11 +101,11 @@ class Check:
 def _row(
     group: str,
     benchmark: str,
-    samples: Dict[str, List[float]],
+    samples: dict[str, list[float]],
     ours: str,
     peer: str,
     *,
-    target: Optional[Target] = None,
+    target: Target | None = None,
     note: str = "",
 ) -> Row:
     return Row(
@@ -163,10 +164,10 @@ def _import_cost(module: str) -> float:
 
 
 #: Where the child interpreters keep bytecode (set by ``run``).
-_pycache: List[str] = []
+_pycache: list[str] = []
 
 
-def _child_environment() -> Dict[str, str]:
+def _child_environment() -> dict[str, str]:
     """The environment of the timed interpreters: bytecode on, in a private cache.
 
     An installed package has its .pyc files; without them every import
@@ -191,10 +192,10 @@ def _wall_time(code: str) -> float:
     return float(time.perf_counter_ns() - start)
 
 
-def bench_import(settings: Settings) -> List[Row]:
+def bench_import(settings: Settings) -> list[Row]:
     """Import time of rawmmap, ctypes and mmap in fresh interpreters."""
     modules = ("rawmmap", "ctypes", "mmap")
-    costs: Dict[str, List[float]] = {module: [] for module in modules}
+    costs: dict[str, list[float]] = {module: [] for module in modules}
     for module in modules:
         _import_cost(module)  # fills the bytecode cache
     for round_number in range(settings.import_rounds):
@@ -203,8 +204,8 @@ def bench_import(settings: Settings) -> List[Row]:
             costs[module].append(_import_cost(module))
     # Wall time of each import minus a bare interpreter started in the same
     # round, next to it: the difference is paired, round by round.
-    wall_net: Dict[str, List[float]] = {module: [] for module in modules}
-    bare: List[float] = []
+    wall_net: dict[str, list[float]] = {module: [] for module in modules}
+    bare: list[float] = []
     for round_number in range(settings.import_rounds + 1):
         shift = round_number % len(modules)
         for module in modules[shift:] + modules[:shift]:
@@ -252,7 +253,7 @@ def _count_process_calls(code: str, trace: str) -> int:
     return len(calls)
 
 
-def check_import_processes(workdir: str) -> List[Check]:
+def check_import_processes(workdir: str) -> list[Check]:
     """Count processes spawned while importing rawmmap (strace, else sys.modules)."""
     checks = []
     if shutil.which("strace"):
@@ -295,9 +296,9 @@ def check_import_processes(workdir: str) -> List[Check]:
 # ------------------------------------------------------------ 2. and 3. reads, writes
 
 
-def bench_read(settings: Settings, path: str) -> List[Row]:
+def bench_read(settings: Settings, path: str) -> list[Row]:
     """Random small reads: Region view, Region slicing/read, mmap slicing, os.pread."""
-    rows: List[Row] = []
+    rows: list[Row] = []
     size = settings.read_file
     fd = os.open(path, os.O_RDONLY)
     region = rawmmap.map_file(fd, size)
@@ -368,7 +369,7 @@ def _read_variants(
     stdlib: stdlib_mmap.mmap,
     stdlib_view: memoryview,
     fd: int,
-) -> Dict[str, Callable[[], object]]:
+) -> dict[str, Callable[[], object]]:
     # Each variant binds what it uses to locals: the loop then costs the
     # same in every variant and the difference is the access itself.
     def region_view() -> None:
@@ -414,7 +415,7 @@ def _read_variants(
 
 def _index_read_variants(
     offsets: Sequence[int], region: rawmmap.Region, stdlib: stdlib_mmap.mmap
-) -> Dict[str, Callable[[], object]]:
+) -> dict[str, Callable[[], object]]:
     def region_index() -> None:
         for offset in offsets:
             region[offset]
@@ -426,9 +427,9 @@ def _index_read_variants(
     return {"Region[i]": region_index, "mmap[i]": mmap_index}
 
 
-def bench_write(settings: Settings, path: str) -> List[Row]:
+def bench_write(settings: Settings, path: str) -> list[Row]:
     """Random small writes: Region view, Region slicing/write, mmap slicing, os.pwrite."""
-    rows: List[Row] = []
+    rows: list[Row] = []
     size = settings.read_file
     fd = os.open(path, os.O_RDWR)
     region = rawmmap.map_file(fd, size, prot=READ_WRITE)
@@ -476,7 +477,7 @@ def _write_variants(
     region: rawmmap.Region,
     stdlib: stdlib_mmap.mmap,
     fd: int,
-) -> Dict[str, Callable[[], object]]:
+) -> dict[str, Callable[[], object]]:
     length = len(data)
 
     def region_view() -> None:
@@ -512,7 +513,7 @@ def _write_variants(
 
 def _index_write_variants(
     offsets: Sequence[int], region: rawmmap.Region, stdlib: stdlib_mmap.mmap
-) -> Dict[str, Callable[[], object]]:
+) -> dict[str, Callable[[], object]]:
     def region_index() -> None:
         for offset in offsets:
             region[offset] = 7
@@ -527,7 +528,7 @@ def _index_write_variants(
 # ------------------------------------------------------------------ 4. scan
 
 
-def bench_scan(settings: Settings, path: str) -> List[Row]:
+def bench_scan(settings: Settings, path: str) -> list[Row]:
     """CRC-32 of a whole cached file: map + scan + unmap, or buffered read()."""
     size = settings.scan_file
 
@@ -565,7 +566,7 @@ def bench_scan(settings: Settings, path: str) -> List[Row]:
 # ------------------------------------------------------------------ 5. lifecycle
 
 
-def bench_lifecycle(settings: Settings, path: str) -> List[Row]:
+def bench_lifecycle(settings: Settings, path: str) -> list[Row]:
     """Map one page, touch it, unmap it: Region, stdlib mmap + close, raw calls."""
     count = settings.lifecycle_operations
     private_anonymous = int(rawmmap.MapFlag.PRIVATE | rawmmap.MapFlag.ANONYMOUS)
@@ -654,7 +655,7 @@ def bench_lifecycle(settings: Settings, path: str) -> List[Row]:
 RAW_CALLS = ("mprotect", "msync", "madvise", "mincore")
 
 
-def _compile_c(workdir: str) -> Optional[str]:
+def _compile_c(workdir: str) -> str | None:
     compiler = shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if compiler is None:
         return None
@@ -666,7 +667,7 @@ def _compile_c(workdir: str) -> Optional[str]:
     return program if result.returncode == 0 else None
 
 
-def bench_rawcalls(settings: Settings, workdir: str) -> List[Row]:
+def bench_rawcalls(settings: Settings, workdir: str) -> list[Row]:
     """ns per call of raw.* and Region.* page calls, against the same calls from C."""
     count = settings.call_operations
     region = rawmmap.map_anonymous(PAGE)
@@ -682,7 +683,7 @@ def bench_rawcalls(settings: Settings, workdir: str) -> List[Row]:
 
         return run
 
-    python_variants: Dict[str, Callable[[], object]] = {
+    python_variants: dict[str, Callable[[], object]] = {
         "raw mprotect": repeat(lambda: raw.mprotect(address, PAGE, READ_WRITE)),
         "raw msync": repeat(lambda: raw.msync(address, PAGE, asynchronous)),
         "raw madvise": repeat(lambda: raw.madvise(address, PAGE, normal)),
@@ -693,7 +694,7 @@ def bench_rawcalls(settings: Settings, workdir: str) -> List[Row]:
         "Region.mincore": repeat(region.mincore),
     }
     program = _compile_c(workdir)
-    c_samples: Dict[str, List[float]] = {f"C {name}": [] for name in RAW_CALLS}
+    c_samples: dict[str, list[float]] = {f"C {name}": [] for name in RAW_CALLS}
 
     def run_c() -> None:
         if program is None:
@@ -751,10 +752,10 @@ def _render_checks(checks: Sequence[Check]) -> str:
     )
 
 
-def run(settings: Settings, groups: Sequence[str], workdir: str) -> tuple[List[Row], List[Check]]:
+def run(settings: Settings, groups: Sequence[str], workdir: str) -> tuple[list[Row], list[Check]]:
     """Run the chosen benchmark groups; return the timed rows and the checks."""
-    rows: List[Row] = []
-    checks: List[Check] = []
+    rows: list[Row] = []
+    checks: list[Check] = []
     _pycache[:] = [os.path.join(workdir, "pycache")]
     read_file = os.path.join(workdir, "read.bin")
     scan_file = os.path.join(workdir, "scan.bin")
@@ -782,7 +783,7 @@ def run(settings: Settings, groups: Sequence[str], workdir: str) -> tuple[List[R
     return rows, checks
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, run the benchmarks, print the table, write the files."""
     parser = argparse.ArgumentParser(
         prog="python -m bench",

@@ -21,7 +21,8 @@ import argparse
 import json
 import os
 import sys
-from typing import List, NoReturn, Optional, Sequence
+from collections.abc import Sequence
+from typing import NoReturn
 
 from rawmmap import probe
 
@@ -104,7 +105,7 @@ def _load(path: str) -> probe.Report:
         raise UsageError(f"{path}: cannot read the report ({error.strerror or error})") from error
 
 
-def _compare(paths: Sequence[str], names: Optional[List[str]]) -> int:
+def _compare(paths: Sequence[str], names: list[str] | None) -> int:
     first, second = _load(paths[0]), _load(paths[1])
     comparison = probe.compare_reports(first, second, names)
     print(probe.format_comparison(first, second, comparison, (paths[0], paths[1])))
@@ -128,7 +129,7 @@ def _matrix(paths: Sequence[str], output_format: str) -> int:
     return 1 if matrix.differs else 0
 
 
-def _check_names(names: Optional[List[str]]) -> None:
+def _check_names(names: list[str] | None) -> None:
     if not names:
         return
     unknown = [name for name in names if name not in probe.CHECKS]
@@ -152,7 +153,7 @@ def _write_json(report: probe.Report, path: str) -> None:
 
 
 def _probe(arguments: argparse.Namespace) -> int:
-    names: Optional[List[str]] = arguments.only
+    names: list[str] | None = arguments.only
     _check_names(names)
     if arguments.format != "text" and not arguments.matrix:
         raise UsageError("--format applies to --matrix only")
@@ -195,7 +196,7 @@ def _quiet_broken_pipe() -> None:
         pass
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: sys.argv) and return the exit status."""
     parser = _parser()
     arguments = parser.parse_args(argv)

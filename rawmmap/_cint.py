@@ -13,7 +13,7 @@ from rawmmap._foreign import INT_BITS, OFF_T_BITS, POINTER_BITS, SIZE_T_BITS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Sequence, Tuple
+    from collections.abc import Sequence
 
 __all__ = ["RANGES", "check_range", "describe_call", "index"]
 
@@ -76,7 +76,7 @@ def check_range(call: str, name: str, value: object, ctype: str) -> int:
     return number
 
 
-def describe_call(call: str, arguments: Sequence[Tuple[str, object]]) -> str:
+def describe_call(call: str, arguments: Sequence[tuple[str, object]]) -> str:
     """Format a call and its arguments for an error message."""
     parts = []
     for name, value in arguments:

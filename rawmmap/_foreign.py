@@ -23,7 +23,8 @@ import types
 # more than the rest of rawmmap together (see docs/README-bench.md).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, Dict, Optional, Protocol, Sequence, Tuple
+    from collections.abc import Sequence
+    from typing import Callable, Protocol
 
     class _ForeignFunction(Protocol):
         """A foreign function of the C library, as ctypes hands it out.
@@ -107,7 +108,7 @@ def select_mmap(
     pointer_bits: int,
     system: str,
     is_musl: Callable[[], bool] = is_musl,
-) -> Tuple[str, int]:
+) -> tuple[str, int]:
     """Choose the mmap symbol that takes a 64-bit ``off_t``.
 
     32-bit glibc and Android default to a 32-bit ``off_t``: there the plain
@@ -159,7 +160,7 @@ _off_t = ctypes.c_int64 if OFF_T_BITS == 64 else ctypes.c_int32
 #: The prototype table: C name -> (restype, argtypes, required).
 #: Each line carries the C prototype from the man page (Linux man-pages 6.x,
 #: POSIX.1-2017 for the portable ones).
-PROTOTYPES: Dict[str, Tuple[object, Sequence[object], bool]] = {
+PROTOTYPES: dict[str, tuple[object, Sequence[object], bool]] = {
     # void *mmap(void addr[.length], size_t length, int prot, int flags, int fd, off_t offset);
     MMAP_SYMBOL: (
         ctypes.c_void_p,
@@ -203,7 +204,7 @@ PROTOTYPES: Dict[str, Tuple[object, Sequence[object], bool]] = {
 }
 
 
-def _build_ffi(library: ctypes.CDLL) -> Dict[str, _ForeignFunction]:
+def _build_ffi(library: ctypes.CDLL) -> dict[str, _ForeignFunction]:
     """Apply the prototype table and publish the functions as ``rawmmap._ffi``.
 
     ``rawmmap._ffi`` is a module made here at import, not a file: one
@@ -212,7 +213,7 @@ def _build_ffi(library: ctypes.CDLL) -> Dict[str, _ForeignFunction]:
     declared in ``stubs/rawmmap/_ffi.pyi``, which stubtest checks against
     this module, so the table and the types cannot drift apart.
     """
-    functions: Dict[str, _ForeignFunction] = {}
+    functions: dict[str, _ForeignFunction] = {}
     module = types.ModuleType("rawmmap._ffi", _build_ffi.__doc__)
     for name, (restype, argtypes, required) in PROTOTYPES.items():
         try:
@@ -388,7 +389,7 @@ _SHM_MODE_IS_VARIADIC = sys.platform == "darwin"
 
 #: Prototypes resolved lazily by ``lazy_function``: C name -> (restype, argtypes).
 #: Kept out of ``PROTOTYPES`` so that ``import rawmmap`` never looks for them.
-LAZY_PROTOTYPES: Dict[str, Tuple[object, Sequence[object]]] = {
+LAZY_PROTOTYPES: dict[str, tuple[object, Sequence[object]]] = {
     # int shm_open(const char *name, int oflag, mode_t mode);
     # (POSIX.1-2017; glibc, musl, FreeBSD. macOS: int shm_open(const char *, int, ...);)
     "shm_open": (
@@ -407,11 +408,11 @@ LAZY_PROTOTYPES: Dict[str, Tuple[object, Sequence[object]]] = {
 RT_SONAME = "librt.so.1"
 
 
-def _load_libc() -> Optional[object]:
+def _load_libc() -> object | None:
     return _library
 
 
-def _load_librt() -> Optional[object]:
+def _load_librt() -> object | None:
     try:
         return ctypes.CDLL(RT_SONAME, use_errno=True)
     except OSError:
@@ -419,8 +420,8 @@ def _load_librt() -> Optional[object]:
 
 
 def resolve_symbol(
-    name: str, loaders: Sequence[Callable[[], Optional[object]]]
-) -> Optional[_ForeignFunction]:
+    name: str, loaders: Sequence[Callable[[], object | None]]
+) -> _ForeignFunction | None:
     """Return the first library's ``name`` symbol, asking the loaders in order.
 
     A loader is only called when every loader before it lacked the symbol,
@@ -443,10 +444,10 @@ def resolve_symbol(
     return None
 
 
-_lazy_functions: Dict[str, Optional[_ForeignFunction]] = {}
+_lazy_functions: dict[str, _ForeignFunction | None] = {}
 
 
-def lazy_function(name: str) -> Optional[_ForeignFunction]:
+def lazy_function(name: str) -> _ForeignFunction | None:
     """Resolve a ``LAZY_PROTOTYPES`` call in libc, else librt, and apply its prototype.
 
     The result is cached. Returns None where neither library has the call.
@@ -493,7 +494,7 @@ def pointer_argument(value: int) -> ctypes.c_void_p:
     return ctypes.c_void_p(value or None)
 
 
-def mincore_vector(addr: int, length: int, pages: int) -> Tuple[int, bytes]:
+def mincore_vector(addr: int, length: int, pages: int) -> tuple[int, bytes]:
     """Call mincore(2) over ``[addr, addr + length)`` with a vector of ``pages`` bytes.
 
     The caller makes sure the kernel writes at most ``pages`` bytes.

@@ -19,10 +19,10 @@ from bisect import bisect_right
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, List, Optional, Tuple
+    from typing import Callable, Optional
 
     #: A run clipped to a query: (start, stop, state or None).
-    Run = Tuple[int, int, Optional[int]]
+    Run = tuple[int, int, Optional[int]]
 
 __all__ = ["DONTFORK", "PROT_MASK", "PageMap"]
 
@@ -41,11 +41,11 @@ class PageMap:
 
     __slots__ = ("size", "starts", "states")
 
-    def __init__(self, size: int, state: Optional[int]) -> None:
+    def __init__(self, size: int, state: int | None) -> None:
         """Start with one run of ``state`` over ``[0, size)``."""
         self.size = size
-        self.starts: List[int] = [0]
-        self.states: List[Optional[int]] = [state]
+        self.starts: list[int] = [0]
+        self.states: list[int | None] = [state]
 
     def __repr__(self) -> str:
         """Show the runs."""
@@ -55,17 +55,17 @@ class PageMap:
         """Tell whether the whole map is one run."""
         return len(self.states) == 1
 
-    def state_at(self, offset: int) -> Optional[int]:
+    def state_at(self, offset: int) -> int | None:
         """Return the state of the page holding byte ``offset`` (0 <= offset < size)."""
         return self.states[bisect_right(self.starts, offset) - 1]
 
-    def runs(self, start: int, stop: int) -> List[Run]:
+    def runs(self, start: int, stop: int) -> list[Run]:
         """Return the runs meeting ``[start, stop)``, clipped to it."""
         if stop <= start:
             return []
         starts, states = self.starts, self.states
         index = bisect_right(starts, start) - 1
-        result: List[Run] = []
+        result: list[Run] = []
         last = len(starts) - 1
         while index <= last:
             run_start = starts[index]
@@ -76,7 +76,7 @@ class PageMap:
             index += 1
         return result
 
-    def first_denied(self, start: int, stop: int, need: int) -> Optional[Run]:
+    def first_denied(self, start: int, stop: int, need: int) -> Run | None:
         """Return the first run of ``[start, stop)`` that is unmapped or lacks ``need`` bits."""
         if stop <= start:
             return None
@@ -91,7 +91,7 @@ class PageMap:
             index += 1
         return None
 
-    def first_unmapped(self, start: int, stop: int) -> Optional[Tuple[int, int]]:
+    def first_unmapped(self, start: int, stop: int) -> tuple[int, int] | None:
         """Return the first unmapped span of ``[start, stop)``, or None."""
         for run_start, run_stop, state in self.runs(start, stop):
             if state is None:
@@ -102,9 +102,9 @@ class PageMap:
         """Tell whether a mapped page of ``[start, stop)`` has ``flag`` set."""
         return any(state is not None and state & flag for _, _, state in self.runs(start, stop))
 
-    def mapped(self) -> List[Tuple[int, int]]:
+    def mapped(self) -> list[tuple[int, int]]:
         """Return the mapped spans as (start, stop), adjacent runs merged."""
-        spans: List[Tuple[int, int]] = []
+        spans: list[tuple[int, int]] = []
         for run_start, run_stop, state in self.runs(0, self.size):
             if state is None:
                 continue
@@ -114,13 +114,11 @@ class PageMap:
                 spans.append((run_start, run_stop))
         return spans
 
-    def assign(self, start: int, stop: int, state: Optional[int]) -> None:
+    def assign(self, start: int, stop: int, state: int | None) -> None:
         """Record that every page of ``[start, stop)`` now has ``state``."""
         self.update(start, stop, lambda _old: state)
 
-    def update(
-        self, start: int, stop: int, change: Callable[[Optional[int]], Optional[int]]
-    ) -> None:
+    def update(self, start: int, stop: int, change: Callable[[int | None], int | None]) -> None:
         """Replace the state of each run of ``[start, stop)`` with ``change(state)``."""
         start, stop = max(start, 0), min(stop, self.size)
         if stop <= start:
@@ -128,8 +126,8 @@ class PageMap:
         starts, states = self.starts, self.states
         first = bisect_right(starts, start) - 1
         after = bisect_right(starts, stop - 1)  # runs [first, after) meet the range
-        pieces_starts: List[int] = []
-        pieces_states: List[Optional[int]] = []
+        pieces_starts: list[int] = []
+        pieces_states: list[int | None] = []
         if starts[first] < start:  # the head of the first run keeps its state
             pieces_starts.append(starts[first])
             pieces_states.append(states[first])
@@ -168,7 +166,7 @@ class PageMap:
         """Mark every page with ``flag`` unmapped (after fork, for DONTFORK)."""
         self.update(0, self.size, lambda state: None if state is None or state & flag else state)
 
-    def resize(self, size: int, state: Optional[int]) -> None:
+    def resize(self, size: int, state: int | None) -> None:
         """Grow to ``size`` with new pages in ``state``, or shrink, dropping the pages past it."""
         if size > self.size:
             old = self.size

@@ -32,7 +32,8 @@ from rawmmap import _ffi
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import NoReturn, Optional, Sequence, Tuple
+    from collections.abc import Sequence
+    from typing import NoReturn
 
 __all__ = [
     "HAS_MLOCK2",
@@ -69,18 +70,18 @@ def page_size() -> int:
     return _PAGE_SIZE
 
 
-def _raise_errno(call: str, arguments: Sequence[Tuple[str, object]]) -> NoReturn:
+def _raise_errno(call: str, arguments: Sequence[tuple[str, object]]) -> NoReturn:
     """Raise OSError for the errno the last failing call left."""
     errno = _foreign.last_errno()
     raise OSError(errno, f"{os.strerror(errno)}: {describe_call(call, arguments)}")
 
 
-def _address_argument(value: int) -> Optional[int]:
+def _address_argument(value: int) -> int | None:
     # ctypes passes None as NULL; 0 as c_void_p is NULL as well.
     return value or None
 
 
-def _check_status(status: int, call: str, arguments: Sequence[Tuple[str, object]]) -> None:
+def _check_status(status: int, call: str, arguments: Sequence[tuple[str, object]]) -> None:
     if status != 0:
         _raise_errno(call, arguments)
 
@@ -88,9 +89,7 @@ def _check_status(status: int, call: str, arguments: Sequence[Tuple[str, object]
 # ---------------------------------------------------------------- the calls
 
 
-def mmap(  # noqa: PLR0917 - the C call's six arguments, in its order
-    addr: int, length: int, prot: int, flags: int, fd: int, offset: int
-) -> int:
+def mmap(addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
     """Map memory with mmap(2) (mmap64 where off_t is 32-bit by default).
 
     Returns:
@@ -124,7 +123,7 @@ def mmap(  # noqa: PLR0917 - the C call's six arguments, in its order
     return result or 0
 
 
-def _address_and_length(call: str, addr: int, length: int) -> Tuple[int, int]:
+def _address_and_length(call: str, addr: int, length: int) -> tuple[int, int]:
     return check_range(call, "addr", addr, "void *"), check_range(call, "length", length, "size_t")
 
 

@@ -42,7 +42,7 @@ from rawmmap._pagemap import DONTFORK, PROT_MASK, PageMap
 # docs/README-bench.md). The enums are imported where a method returns one.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, Dict, List, NoReturn, Optional, Tuple, TypeVar, Union, overload
+    from typing import Callable, NoReturn, TypeVar, Union, overload
 
     _T = TypeVar("_T")
 
@@ -153,10 +153,10 @@ class _Mapping:
         self.fd = -1
         #: (st_dev, st_ino) and offset of a mapped file, to find other
         #: Regions of the same file.
-        self.identity: Optional[Tuple[int, int]] = None
+        self.identity: tuple[int, int] | None = None
         self.file_offset = 0
         #: id(lease) -> (start, stop, writable, lease) of each view exported.
-        self.exports: Dict[int, Tuple[int, int, bool, bytes]] = {}
+        self.exports: dict[int, tuple[int, int, bool, bytes]] = {}
         self.region = _weakref.ref(region)
 
     def prune(self) -> int:
@@ -169,7 +169,7 @@ class _Mapping:
         return len(exports)
 
 
-def _lease_references(entry: Tuple[int, int, bool, bytes]) -> int:
+def _lease_references(entry: tuple[int, int, bool, bytes]) -> int:
     return _getrefcount(entry[3])
 
 
@@ -179,9 +179,9 @@ _getrefcount = sys.getrefcount
 _UNHELD = _lease_references((0, 0, False, _foreign.new_lease()))
 
 #: id(mapping) -> mapping, for every mapping that still has pages mapped.
-_live: Dict[int, _Mapping] = {}
+_live: dict[int, _Mapping] = {}
 #: id(mapping) -> mapping, for mappings whose Region was dropped while views lived.
-_orphans: Dict[int, _Mapping] = {}
+_orphans: dict[int, _Mapping] = {}
 
 
 def _poll_orphans() -> None:
@@ -273,7 +273,7 @@ def _fstat(fd: int) -> os.stat_result:
         raise OSError(error.errno, f"{error.strerror}: fstat(fd={fd})") from None
 
 
-def _convert_range(offset: object, length: object) -> Tuple[int, Optional[int]]:
+def _convert_range(offset: object, length: object) -> tuple[int, int | None]:
     """Convert a page call's offset and length before the Region's lock is taken.
 
     ``__index__`` is arbitrary code: it may unmap the Region or map something
@@ -284,7 +284,7 @@ def _convert_range(offset: object, length: object) -> Tuple[int, Optional[int]]:
     return _index("offset", offset), None if length is None else _index("length", length)
 
 
-def _slice_span(index: slice, length: int) -> Tuple[int, int, int]:
+def _slice_span(index: slice, length: int) -> tuple[int, int, int]:
     """Return (low, high, step): the bytes [low, high) a slice touches.
 
     ``slice.indices`` gives (start, stop) with start > stop for a negative
@@ -330,7 +330,7 @@ def _describe_prot(prot: int) -> str:
     return describe(Prot, prot)
 
 
-def _describe_state(state: Optional[int]) -> str:
+def _describe_state(state: int | None) -> str:
     return "unmapped" if state is None else _describe_prot(state & PROT_MASK)
 
 
@@ -339,7 +339,7 @@ def _describe_state(state: Optional[int]) -> str:
 _DEV_ZERO = os.makedev(1, 5) if sys.platform.startswith("linux") else -1
 
 
-def _mappable_size(fd: int, status: os.stat_result) -> Optional[int]:
+def _mappable_size(fd: int, status: os.stat_result) -> int | None:
     """Return the size of what ``fd`` refers to, or None where any length is safe.
 
     A block device has st_size 0: its size is where lseek(SEEK_END) lands.
@@ -373,7 +373,7 @@ def _mappable_size(fd: int, status: os.stat_result) -> Optional[int]:
     )
 
 
-def _check_file_end(end: int, size: Optional[int], what: str) -> None:
+def _check_file_end(end: int, size: int | None, what: str) -> None:
     """Refuse a file range whose last page would lie wholly past the end of the file.
 
     The kernel backs the page that holds the file's last byte (its tail
@@ -387,9 +387,9 @@ def _check_file_end(end: int, size: Optional[int], what: str) -> None:
         )
 
 
-def _check_mmap_arguments(  # noqa: PLR0917 - the C call's arguments, in its order
+def _check_mmap_arguments(
     length: object, prot: object, flags: object, fd: object, offset: object, addr: object
-) -> Tuple[int, int, int, int, int, int, Optional[Tuple[int, int]]]:
+) -> tuple[int, int, int, int, int, int, tuple[int, int] | None]:
     """Convert and check mmap(2)'s arguments for a Region.
 
     Returns:
@@ -494,10 +494,10 @@ class Region(SoleOwner):
     _fast_read = -1
     _fast_write = -1
     #: The call in progress (its name), while a method holds the lock.
-    _busy: Optional[str] = None
-    _mapping: Optional[_Mapping] = None
-    _view: Optional[memoryview] = None
-    _file_identity: Optional[Tuple[int, int]] = None
+    _busy: str | None = None
+    _mapping: _Mapping | None = None
+    _view: memoryview | None = None
+    _file_identity: tuple[int, int] | None = None
     #: For shared anonymous memory: the size of the shmem object behind it.
     _shared_anonymous_size = 0
 
@@ -509,7 +509,7 @@ class Region(SoleOwner):
         fd: int = -1,
         offset: int = 0,
         *,
-        addr: Optional[int] = None,
+        addr: int | None = None,
     ) -> None:
         """Map memory with mmap(2); see ``rawmmap.mmap``."""
         self._lock = _thread.RLock()
@@ -659,7 +659,7 @@ class Region(SoleOwner):
 
     # ------------------------------------------------------------ the call guard
 
-    def _begin(self, call: str, destructive: bool = False) -> Optional[str]:
+    def _begin(self, call: str, destructive: bool = False) -> str | None:
         """Take the lock and record ``call`` as in progress; return the call it nests in.
 
         The lock is reentrant, so code that runs in this thread in the middle
@@ -679,12 +679,12 @@ class Region(SoleOwner):
         self._busy = call
         return previous
 
-    def _end(self, previous: Optional[str]) -> None:
+    def _end(self, previous: str | None) -> None:
         self._busy = previous
         self._lock.release()
 
     def _on_pages(
-        self, call: str, offset: int, length: Optional[int], syscall: Callable[[int, int], _T]
+        self, call: str, offset: int, length: int | None, syscall: Callable[[int, int], _T]
     ) -> _T:
         """The one page-call path: guard, check open, range and holes, then call.
 
@@ -705,7 +705,7 @@ class Region(SoleOwner):
         if self._closed:
             raise ValueError("the region is unmapped")
 
-    def _byte_range(self, offset: object, length: object) -> Tuple[int, int]:
+    def _byte_range(self, offset: object, length: object) -> tuple[int, int]:
         """Convert and check a byte range inside the region; return (start, stop).
 
         Checked again under the lock (the region may have shrunk since).
@@ -726,7 +726,7 @@ class Region(SoleOwner):
             )
         return start, stop
 
-    def _page_range(self, start: int, length: Optional[int]) -> Tuple[int, int]:
+    def _page_range(self, start: int, length: int | None) -> tuple[int, int]:
         """Check a page call's range under the lock; return (start, stop), stop page-rounded."""
         self._check_open()
         start, stop = self._byte_range(start, length)
@@ -819,7 +819,7 @@ class Region(SoleOwner):
             _live.pop(id(mapping), None)
             _close_fd(mapping)
 
-    def protection(self, offset: int = 0) -> Optional[Prot]:
+    def protection(self, offset: int = 0) -> Prot | None:
         """Return the current protection of the page holding byte ``offset``.
 
         Returns:
@@ -852,7 +852,7 @@ class Region(SoleOwner):
         @overload
         def __getitem__(self, index: slice) -> bytes: ...
 
-    def __getitem__(self, index: Union[int, slice]) -> Union[int, bytes]:
+    def __getitem__(self, index: int | slice) -> int | bytes:
         """Read one byte (an int) or a slice (bytes), like ``bytes``."""
         if isinstance(index, slice):
             low, high, step = _slice_span(index, self._length)
@@ -885,9 +885,9 @@ class Region(SoleOwner):
             raise IndexError(f"index {index} is outside the region [0, {self._length})")
         return position
 
-    def __setitem__(self, index: Union[int, slice], value: object) -> None:
+    def __setitem__(self, index: int | slice, value: object) -> None:
         """Write one byte (an int in 0..255) or a slice (same length)."""
-        data: Union[bytes, memoryview, int]
+        data: bytes | memoryview | int
         if isinstance(index, slice):
             low, high, step = _slice_span(index, self._length)
             if type(value) is bytes:  # already a flat 'B' buffer
@@ -929,11 +929,11 @@ class Region(SoleOwner):
             self._busy = previous
             lock.release()
 
-    def __delitem__(self, index: Union[int, slice]) -> None:
+    def __delitem__(self, index: int | slice) -> None:
         """Refuse: a mapping has a fixed size (TypeError, as for the stdlib mmap)."""
         raise TypeError("Region object doesn't support item deletion")
 
-    def find(self, sub: Buffer, start: Optional[int] = None, end: Optional[int] = None) -> int:
+    def find(self, sub: Buffer, start: int | None = None, end: int | None = None) -> int:
         """Return the lowest offset of ``sub`` in ``[start, end)``, or -1 (like ``bytes.find``).
 
         ``start`` and ``end`` are read as in slice notation (negative from the
@@ -948,7 +948,7 @@ class Region(SoleOwner):
         """
         return self._search(sub, start, end, reverse=False)
 
-    def rfind(self, sub: Buffer, start: Optional[int] = None, end: Optional[int] = None) -> int:
+    def rfind(self, sub: Buffer, start: int | None = None, end: int | None = None) -> int:
         """Return the highest offset of ``sub`` in ``[start, end)``, or -1 (like ``bytes.rfind``).
 
         Reads pages from ``end`` down; see ``find`` for the protection rules.
@@ -1019,7 +1019,7 @@ class Region(SoleOwner):
             position = stop - overlap
 
     @staticmethod
-    def _scan_down(  # noqa: PLR0917 - the scan's state, in the order _scan has it
+    def _scan_down(
         view: memoryview, needle: bytes, low: int, high: int, step: int, overlap: int
     ) -> int:
         position = high
@@ -1032,7 +1032,7 @@ class Region(SoleOwner):
                 return -1
             position = begin + overlap
 
-    def read(self, offset: int = 0, length: Optional[int] = None) -> bytes:
+    def read(self, offset: int = 0, length: int | None = None) -> bytes:
         """Return a copy of ``length`` bytes at ``offset`` (default: to the end).
 
         Raises:
@@ -1065,7 +1065,7 @@ class Region(SoleOwner):
             ValueError: the region is unmapped.
         """
         # bytes is already a flat 'B' buffer; anything else is cast to one.
-        source: Union[bytes, memoryview]
+        source: bytes | memoryview
         if type(data) is bytes:
             source, size = data, len(data)
         else:
@@ -1088,7 +1088,7 @@ class Region(SoleOwner):
         return stop - start
 
     def view(
-        self, offset: int = 0, length: Optional[int] = None, *, readonly: Optional[bool] = None
+        self, offset: int = 0, length: int | None = None, *, readonly: bool | None = None
     ) -> memoryview:
         """Return a zero-copy memoryview (format ``'B'``) of a byte range.
 
@@ -1148,7 +1148,7 @@ class Region(SoleOwner):
 
     # ------------------------------------------------------------ page calls
 
-    def munmap(self, offset: int = 0, length: Optional[int] = None) -> None:
+    def munmap(self, offset: int = 0, length: int | None = None) -> None:
         """Unmap the region, or a page range of it, with munmap(2).
 
         Unmapping the whole region is idempotent. After a partial unmap the
@@ -1191,7 +1191,7 @@ class Region(SoleOwner):
         finally:
             self._end(previous)
 
-    def msync(self, flags: int = _MS_SYNC, offset: int = 0, length: Optional[int] = None) -> None:
+    def msync(self, flags: int = _MS_SYNC, offset: int = 0, length: int | None = None) -> None:
         """Flush dirty pages to the file with msync(2).
 
         Args:
@@ -1213,7 +1213,7 @@ class Region(SoleOwner):
         start, count = _convert_range(offset, length)
         self._on_pages("msync", start, count, lambda a, n: raw.msync(a, n, flags))
 
-    def mprotect(self, prot: int, offset: int = 0, length: Optional[int] = None) -> None:
+    def mprotect(self, prot: int, offset: int = 0, length: int | None = None) -> None:
         """Change the protection of the region, or a page range, with mprotect(2).
 
         Raises:
@@ -1258,7 +1258,7 @@ class Region(SoleOwner):
         finally:
             self._end(previous)
 
-    def madvise(self, advice: int, offset: int = 0, length: Optional[int] = None) -> None:
+    def madvise(self, advice: int, offset: int = 0, length: int | None = None) -> None:
         """Advise the kernel how the region, or a page range, will be used (madvise(2)).
 
         Advice such as DONTNEED discards data (anonymous and private pages
@@ -1291,9 +1291,7 @@ class Region(SoleOwner):
         finally:
             self._end(previous)
 
-    def mlock(
-        self, offset: int = 0, length: Optional[int] = None, *, onfault: bool = False
-    ) -> None:
+    def mlock(self, offset: int = 0, length: int | None = None, *, onfault: bool = False) -> None:
         """Lock the region, or a page range, in memory with mlock(2).
 
         ``onfault=True`` uses mlock2(MLOCK_ONFAULT): pages are locked as they
@@ -1308,12 +1306,12 @@ class Region(SoleOwner):
         else:
             self._on_pages("mlock", start, count, raw.mlock)
 
-    def munlock(self, offset: int = 0, length: Optional[int] = None) -> None:
+    def munlock(self, offset: int = 0, length: int | None = None) -> None:
         """Unlock the region, or a page range, with munlock(2)."""
         start, count = _convert_range(offset, length)
         self._on_pages("munlock", start, count, raw.munlock)
 
-    def mincore(self, offset: int = 0, length: Optional[int] = None) -> List[bool]:
+    def mincore(self, offset: int = 0, length: int | None = None) -> list[bool]:
         """Tell which pages of the region, or a page range, are resident (mincore(2)).
 
         Returns:
@@ -1524,7 +1522,7 @@ def mmap(
     fd: int = -1,
     offset: int = 0,
     *,
-    addr: Optional[int] = None,
+    addr: int | None = None,
 ) -> Region:
     """Map memory with mmap(2) and return it as a Region.
 
@@ -1576,7 +1574,7 @@ def map_anonymous(
 
 def map_file(
     file: FileLike,
-    length: Optional[int] = None,
+    length: int | None = None,
     *,
     offset: int = 0,
     prot: int = _READ,
@@ -1614,7 +1612,7 @@ def map_file(
     return _map_descriptor(_fd_of(file), length, offset, prot, kind | extra)
 
 
-def _map_descriptor(fd: int, length: Optional[int], offset: int, prot: int, flags: int) -> Region:
+def _map_descriptor(fd: int, length: int | None, offset: int, prot: int, flags: int) -> Region:
     if length is None:
         status = _fstat(fd)
         size = _mappable_size(fd, status)

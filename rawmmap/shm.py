@@ -29,7 +29,7 @@ import errno as _errno
 import os
 import warnings
 import weakref
-from typing import Optional, Union
+from typing import Union
 
 from rawmmap import _cint, raw
 from rawmmap.flags import MapFlag, Prot
@@ -205,7 +205,7 @@ def shm_unlink(name: Name) -> None:
 
 def map_shared_memory(
     name: Name,
-    size: Optional[int] = None,
+    size: int | None = None,
     *,
     create: bool = False,
     exclusive: bool = False,
@@ -325,9 +325,9 @@ class MemoryFile(SoleOwner):
     _no_copy = "a MemoryFile owns its descriptor and mapping; share its fd instead"
     # Class-level defaults, so that close() and repr() work on a half-built object.
     _fd = -1
-    _region: Optional[Region] = None
+    _region: Region | None = None
     _is_memfd = False
-    _finalizer: Optional[weakref.finalize[[int, str], MemoryFile]] = None
+    _finalizer: weakref.finalize[[int, str], MemoryFile] | None = None
 
     def __init__(
         self,
@@ -335,7 +335,7 @@ class MemoryFile(SoleOwner):
         name: str = "rawmmap",
         *,
         sealing: bool = False,
-        memfd: Optional[bool] = None,
+        memfd: bool | None = None,
     ) -> None:
         """Create the file, size it and map it; see ``map_memfd``."""
         size = _cint.check_range("MemoryFile", "size", size, "off_t")
@@ -464,7 +464,7 @@ def map_memfd(
     name: str = "rawmmap",
     *,
     sealing: bool = False,
-    memfd: Optional[bool] = None,
+    memfd: bool | None = None,
 ) -> MemoryFile:
     """Create an anonymous in-memory file of ``size`` bytes and map it shared.
 

@@ -23,7 +23,6 @@ Without either, the tests assume a native run.
 from __future__ import annotations
 
 import os
-from typing import Optional
 
 import pytest
 
@@ -69,7 +68,7 @@ def cpu_family(machine: str) -> str:
     return machine
 
 
-def kernel_machine() -> Optional[str]:
+def kernel_machine() -> str | None:
     """Return the kernel's architecture from /proc/sys/kernel/arch, if readable."""
     try:
         with open("/proc/sys/kernel/arch", encoding="ascii") as arch:
@@ -93,9 +92,7 @@ def under_qemu_user() -> bool:
 QEMU_USER = under_qemu_user()
 
 
-def skip_under_qemu_user(
-    reason: str, *, pointer_bits: Optional[int] = None
-) -> pytest.MarkDecorator:
+def skip_under_qemu_user(reason: str, *, pointer_bits: int | None = None) -> pytest.MarkDecorator:
     """Skip a test under qemu-user, saying what qemu does not emulate.
 
     Args:

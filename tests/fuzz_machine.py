@@ -36,7 +36,7 @@ import random
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple, Type
+from typing import Callable
 
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
@@ -80,17 +80,17 @@ class Model:
     kind: str  # "anon-private", "anon-shared", "file-shared", "file-private"
     length: int
     data: bytearray
-    prots: List[Optional[int]]  # per page; None where unmapped
+    prots: list[int | None]  # per page; None where unmapped
     backing: bytearray = field(default_factory=bytearray)
     fd: int = -1
-    views: List[Tuple[memoryview, int, int]] = field(default_factory=list)
+    views: list[tuple[memoryview, int, int]] = field(default_factory=list)
 
     @property
     def shared(self) -> bool:
         """Whether writes reach the backing object."""
         return self.kind.endswith("shared")
 
-    def first_bad_page(self, start: int, stop: int, need: int) -> Optional[int]:
+    def first_bad_page(self, start: int, stop: int, need: int) -> int | None:
         """The first page of [start, stop) that is unmapped or lacks ``need``."""
         for page in range(start // PAGE, (stop - 1) // PAGE + 1):
             prot = self.prots[page]
@@ -98,7 +98,7 @@ class Model:
                 return page
         return None
 
-    def expected_error(self, start: int, stop: int, need: int) -> Optional[Type[Exception]]:
+    def expected_error(self, start: int, stop: int, need: int) -> type[Exception] | None:
         """The exception an access of [start, stop) needing ``need`` raises, if any."""
         if stop <= start:
             return None
@@ -112,7 +112,7 @@ def _file_bytes(seed: int, size: int) -> bytes:
     return random.Random(seed).randbytes(size)
 
 
-def _removed(pages: List[Optional[int]], prot: int) -> int:
+def _removed(pages: list[int | None], prot: int) -> int:
     """The protection bits an mprotect to ``prot`` takes away from ``pages``."""
     removed = 0
     for page in pages:
@@ -140,13 +140,13 @@ class RegionMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.directory = tempfile.mkdtemp(prefix="rawmmap-fuzz-")
-        self.models: List[Model] = []
+        self.models: list[Model] = []
         self.files = 0
         if TRACE:
             print("step new machine", file=sys.stderr, flush=True)
 
     def _count(self) -> None:
-        global STEPS
+        global STEPS  # noqa: PLW0603 - one counter for the whole run, read by main()
         STEPS += 1
         if TRACE:
             caller = sys._getframe(1)
@@ -214,7 +214,7 @@ class RegionMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ access
 
-    def _range(self, model: Model, offset: int, length: int) -> Tuple[int, int]:
+    def _range(self, model: Model, offset: int, length: int) -> tuple[int, int]:
         start = offset % (model.length + 1)
         return start, min(start + length, model.length)
 
@@ -242,7 +242,7 @@ class RegionMachine(RuleBasedStateMachine):
         stop=st.integers(-MAX_PAGES * PAGE, MAX_PAGES * PAGE),
         step=st.sampled_from([1, 2, 7, -1, -3, None]),
     )
-    def read_slice(self, model: Model, start: int, stop: int, step: Optional[int]) -> None:
+    def read_slice(self, model: Model, start: int, stop: int, step: int | None) -> None:
         """Read region[start:stop:step]; it must match bytes slicing of the model."""
         self._count()
         if model.region.closed:
@@ -322,7 +322,7 @@ class RegionMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ page calls
 
-    def _pages(self, model: Model, first: int, count: int) -> Tuple[int, int]:
+    def _pages(self, model: Model, first: int, count: int) -> tuple[int, int]:
         pages = len(model.prots)
         first %= pages
         count = min(max(count, 1), pages - first)
@@ -356,7 +356,7 @@ class RegionMachine(RuleBasedStateMachine):
         pages = model.prots[first : first + count]
         length = min(count * PAGE, model.length - first * PAGE)
         if any(page is None for page in pages):
-            expected: Optional[Type[Exception]] = ValueError
+            expected: type[Exception] | None = ValueError
         elif _views_lose_access(model, first * PAGE, (first + count) * PAGE, _removed(pages, prot)):
             expected = BufferError
         else:
@@ -436,7 +436,7 @@ class RegionMachine(RuleBasedStateMachine):
             model.data[start:stop] = model.backing[start:stop]
 
     @rule(model=regions, pages=st.integers(1, MAX_PAGES), tail=st.integers(0, PAGE - 1))
-    def mremap(self, model: Model, pages: int, tail: int) -> None:
+    def mremap(self, model: Model, pages: int, tail: int) -> None:  # noqa: PLR0912 - the model of mremap(2)
         """Grow or shrink; refused under a view, past a file's end, past shared memory's size."""
         self._count()
         if model.region.closed:
@@ -444,8 +444,8 @@ class RegionMachine(RuleBasedStateMachine):
         new_length = pages * PAGE - tail
         region = model.region
         old_mapped = len(model.prots) * PAGE
-        refused: Optional[Type[Exception]] = None
-        allowed: Tuple[Type[Exception], ...] = ()
+        refused: type[Exception] | None = None
+        allowed: tuple[type[Exception], ...] = ()
         if pages * PAGE <= old_mapped:
             # Shrinking unmaps the cut pages: only views over them refuse it.
             if _views_lose_access(model, pages * PAGE, old_mapped, -1):
@@ -567,7 +567,7 @@ class RegionMachine(RuleBasedStateMachine):
     def copy_attempt(self, model: Model, how: str) -> None:
         """A second owner is refused with TypeError, and the region is unchanged."""
         self._count()
-        attempts: Dict[str, Callable[[object], object]] = {
+        attempts: dict[str, Callable[[object], object]] = {
             "copy": copy.copy,
             "deepcopy": copy.deepcopy,
             "pickle": pickle.dumps,
@@ -587,7 +587,7 @@ class RegionMachine(RuleBasedStateMachine):
         if model.region.closed:
             return
         start, stop = self._range(model, offset, 1)
-        seen: List[object] = []
+        seen: list[object] = []
 
         class ReadsWhileConverting:
             def __index__(self) -> int:
@@ -624,7 +624,7 @@ class RegionMachine(RuleBasedStateMachine):
                 return 0
 
         argument: object = Unmapping()
-        calls: Dict[str, Callable[[], object]] = {
+        calls: dict[str, Callable[[], object]] = {
             "view": lambda: region.view(readonly=argument),  # type: ignore[arg-type]
             "read": lambda: region.read(argument, 1),  # type: ignore[arg-type]
             "mlock": lambda: region.mlock(onfault=argument),  # type: ignore[arg-type]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from typing import Callable, Iterator, List
+from collections.abc import Iterator
+from typing import Callable
 
 from rawmmap import shm
 
@@ -21,7 +22,7 @@ def unique_names() -> Iterator[NameFactory]:
     test fails, and an object a test (or its child) never created is skipped.
     The names stay under 31 bytes, the macOS limit (PSHMNAMLEN).
     """
-    names: List[str] = []
+    names: list[str] = []
 
     def make() -> str:
         name = f"/rmm-{os.getpid()}-{uuid.uuid4().hex[:12]}"

@@ -13,8 +13,8 @@ import os
 import subprocess
 import sys
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Dict, Optional, Sequence
 
 __all__ = ["ROOT", "child_environment", "run_interpreter", "run_python"]
 
@@ -22,7 +22,7 @@ __all__ = ["ROOT", "child_environment", "run_interpreter", "run_python"]
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def child_environment(**extra: str) -> Dict[str, str]:
+def child_environment(**extra: str) -> dict[str, str]:
     """This process's environment with the checkout first on PYTHONPATH, plus ``extra``."""
     environment = dict(os.environ)
     environment["PYTHONPATH"] = os.pathsep.join(
@@ -36,10 +36,10 @@ def run_interpreter(
     arguments: Sequence[str],
     *,
     timeout: float = 120,
-    cwd: Optional[Path] = None,
-    environment: Optional[Dict[str, str]] = None,
+    cwd: Path | None = None,
+    environment: dict[str, str] | None = None,
     pass_fds: Sequence[int] = (),
-    stdout: Optional[int] = None,
+    stdout: int | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``sys.executable`` with ``arguments``; return the finished process, output captured."""
     return subprocess.run(
@@ -60,7 +60,7 @@ def run_python(
     *arguments: str,
     flags: Sequence[str] = (),
     timeout: float = 120,
-    cwd: Optional[Path] = None,
+    cwd: Path | None = None,
     pass_fds: Sequence[int] = (),
 ) -> subprocess.CompletedProcess[str]:
     """Run Python ``source`` (dedented) in a child; ``flags`` go before ``-c``."""

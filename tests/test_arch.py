@@ -20,8 +20,8 @@ from __future__ import annotations
 import os
 import struct
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, Tuple
 
 import pytest
 
@@ -50,7 +50,7 @@ def _skip_if_qemu_truncates(offset: int) -> None:
 @pytest.fixture
 def sparse_file(
     tmp_path: Path, page: int, request: pytest.FixtureRequest
-) -> Iterator[Tuple[int, int]]:
+) -> Iterator[tuple[int, int]]:
     """A sparse file of ``offset`` + 2 pages with MARKER one page past
     ``offset`` (and DECOY where the offset's low 32 bits would point, when
     that differs); yields ``(fd, offset)``."""
@@ -74,7 +74,7 @@ def sparse_file(
 
 @pytest.mark.parametrize("sparse_file", OFFSETS, indirect=True)
 def test_map_file_at_a_large_offset_reads_the_bytes_written_there(
-    sparse_file: Tuple[int, int], page: int
+    sparse_file: tuple[int, int], page: int
 ) -> None:
     fd, offset = sparse_file
     with rawmmap.map_file(fd, offset=offset) as region:
@@ -85,7 +85,7 @@ def test_map_file_at_a_large_offset_reads_the_bytes_written_there(
 
 @pytest.mark.parametrize("sparse_file", OFFSETS, indirect=True)
 def test_mmap_at_a_large_offset_sees_stores_from_pwrite_and_back(
-    sparse_file: Tuple[int, int], page: int
+    sparse_file: tuple[int, int], page: int
 ) -> None:
     fd, offset = sparse_file
     with rawmmap.mmap(2 * page, Prot.READ | Prot.WRITE, MapFlag.SHARED, fd, offset) as region:

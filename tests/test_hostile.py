@@ -30,9 +30,10 @@ from __future__ import annotations
 import os
 import resource
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Type
+from typing import Callable
 
 import pytest
 
@@ -91,9 +92,9 @@ class Env:
     directory_fd: int
     devnull_fd: int
     closed_fd: int
-    decoys: List[Region] = field(default_factory=list)
+    decoys: list[Region] = field(default_factory=list)
 
-    def unmapping(self, value: int, region: Optional[Region] = None) -> UnmappingIndex:
+    def unmapping(self, value: int, region: Region | None = None) -> UnmappingIndex:
         """An index that unmaps ``region`` (default: anon) when converted."""
         return UnmappingIndex(self, self.anon if region is None else region, value)
 
@@ -140,9 +141,9 @@ class Case:
 
     id: str
     call: Callable[[Env], object]
-    raises: Optional[Type[BaseException]]
+    raises: type[BaseException] | None
     names: str
-    check: Optional[Callable[[Env], None]] = None
+    check: Callable[[Env], None] | None = None
     may_fault: bool = False
 
 
@@ -244,7 +245,7 @@ RW = Prot.READ | Prot.WRITE
 HAS_HWPOISON = hasattr(Advice, "HWPOISON")
 NOREPLACE = int(getattr(MapFlag, "FIXED_NOREPLACE", 0))
 
-CASES: List[Case] = [
+CASES: list[Case] = [
     # ---- rawmmap.mmap / map_anonymous / map_file: lengths
     Case("mmap-length-zero", lambda e: rawmmap.mmap(0, RW, ANON), ValueError, "length"),
     Case("mmap-length-negative", lambda e: rawmmap.mmap(-1, RW, ANON), ValueError, "length"),
@@ -486,8 +487,8 @@ def env(tmp_path: Path) -> Iterator[Env]:
     # lowest free number, so take the highest the limit allows.
     closed_fd = os.dup2(0, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 1)
     os.close(closed_fd)
-    fds: List[int] = []
-    regions: List[Region] = []
+    fds: list[int] = []
+    regions: list[Region] = []
     try:
         ro_fd = os.open(path, os.O_RDONLY)
         fds.append(ro_fd)
@@ -517,7 +518,7 @@ def env(tmp_path: Path) -> Iterator[Env]:
             os.close(fd)
 
 
-def _ids() -> List[str]:
+def _ids() -> list[str]:
     return [case.id for case in CASES]
 
 

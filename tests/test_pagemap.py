@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
-
 import pytest
 
 from rawmmap._pagemap import DONTFORK, PageMap
@@ -17,11 +15,9 @@ PAGE = 16
 STATES = [None, 0, 1, 3, 1 | DONTFORK, 3 | DONTFORK]
 
 
-def model_runs(
-    model: List[Optional[int]], start: int, stop: int
-) -> List[Tuple[int, int, Optional[int]]]:
+def model_runs(model: list[int | None], start: int, stop: int) -> list[tuple[int, int, int | None]]:
     """The runs of a per-page model, clipped to [start, stop) bytes."""
-    runs: List[Tuple[int, int, Optional[int]]] = []
+    runs: list[tuple[int, int, int | None]] = []
     for byte in range(start, stop):
         state = model[byte // PAGE]
         if runs and runs[-1][2] == state and runs[-1][1] == byte:
@@ -31,7 +27,7 @@ def model_runs(
     return runs
 
 
-def check_against(pages: PageMap, model: List[Optional[int]]) -> None:
+def check_against(pages: PageMap, model: list[int | None]) -> None:
     """Assert the map and the model agree on every query."""
     size = len(model) * PAGE
     assert pages.size == size
@@ -41,7 +37,7 @@ def check_against(pages: PageMap, model: List[Optional[int]]) -> None:
         assert pages.state_at(page_index * PAGE + PAGE // 2) == state
     assert pages.uniform() == (len(set(model)) == 1)
     mapped = [(a, b) for a, b, s in model_runs(model, 0, size) if s is not None]
-    merged: List[Tuple[int, int]] = []
+    merged: list[tuple[int, int]] = []
     for a, b in mapped:
         if merged and merged[-1][1] == a:
             merged[-1] = (merged[-1][0], b)
@@ -65,10 +61,10 @@ operation = strategies.tuples(
 )
 @hypothesis.settings(max_examples=300, deadline=None)
 def test_page_map_matches_a_per_page_model(
-    size: int, state: Optional[int], operations: List[Tuple[str, int, int, Optional[int]]]
+    size: int, state: int | None, operations: list[tuple[str, int, int, int | None]]
 ) -> None:
     pages = PageMap(size * PAGE, state)
-    model: List[Optional[int]] = [state] * size
+    model: list[int | None] = [state] * size
     for kind, first, second, new_state in operations:
         low, high = sorted((first, second))
         if kind == "assign":

@@ -12,8 +12,8 @@ import copy
 import errno
 import mmap as stdlib_mmap
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -24,7 +24,7 @@ from .conftest import ROOT, RunChild, run_python
 
 PAGE = rawmmap.page_size()
 DATA = b"abcabxabcabcdabcd" * 3 + b"zz"
-BOUNDS: List[Optional[int]] = [None, 0, 1, 5, 17, -1, -5, -100, 100]
+BOUNDS: list[int | None] = [None, 0, 1, 5, 17, -1, -5, -100, 100]
 
 
 class SmallSteps(Region):
@@ -34,7 +34,7 @@ class SmallSteps(Region):
 
 
 @pytest.fixture
-def both() -> Iterator[Tuple[Region, bytes]]:
+def both() -> Iterator[tuple[Region, bytes]]:
     """A Region holding DATA (with small search steps), and DATA itself."""
     region = SmallSteps(len(DATA), Prot.READ | Prot.WRITE, MapFlag.PRIVATE | MapFlag.ANONYMOUS)
     region.write(0, DATA)
@@ -46,7 +46,7 @@ def both() -> Iterator[Tuple[Region, bytes]]:
     "sub", [b"abc", b"abcd", b"zz", b"a", b"", b"nope", b"dab", DATA, DATA + b"!"]
 )
 def test_find_and_rfind_agree_with_bytes_for_every_bound(
-    both: Tuple[Region, bytes], sub: bytes
+    both: tuple[Region, bytes], sub: bytes
 ) -> None:
     region, data = both
     for start in BOUNDS:
@@ -154,7 +154,7 @@ def test_copies_are_typeerror_as_in_the_stdlib() -> None:
                 copy.copy(target)
 
 
-def _guide_examples() -> List[str]:
+def _guide_examples() -> list[str]:
     text = (ROOT / "docs" / "porting.md").read_text(encoding="utf-8")
     return re.findall(r"```python\n(.*?)```", text, flags=re.DOTALL)
 

@@ -8,7 +8,7 @@ import os
 import platform
 import subprocess
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any
 
 import pytest
 
@@ -22,10 +22,10 @@ from .emulation import (
 )
 from .support import child_environment, run_interpreter
 
-FullRun = Tuple["subprocess.CompletedProcess[str]", Dict[str, Any], Path]
+FullRun = tuple["subprocess.CompletedProcess[str]", dict[str, Any], Path]
 
 
-def _run(*arguments: str, tmpdir: Optional[Path] = None) -> subprocess.CompletedProcess[str]:
+def _run(*arguments: str, tmpdir: Path | None = None) -> subprocess.CompletedProcess[str]:
     extra = {} if tmpdir is None else {"TMPDIR": str(tmpdir)}
     return run_interpreter(["-m", "rawmmap", *arguments], environment=child_environment(**extra))
 
@@ -42,7 +42,7 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> FullRun:
     return completed, json.loads(report.read_text(encoding="utf-8")), tmpdir
 
 
-def _write(path: Path, data: Dict[str, Any]) -> str:
+def _write(path: Path, data: dict[str, Any]) -> str:
     path.write_text(json.dumps(data), encoding="utf-8")
     return str(path)
 
@@ -151,7 +151,7 @@ def test_rawmmap_without_command_prints_help_and_fails() -> None:
 
 
 @pytest.fixture(scope="module")
-def small_report(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
+def small_report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """A real report of three checks, one of them informational."""
     path = tmp_path_factory.mktemp("small") / "a.json"
     completed = _run(
@@ -166,12 +166,12 @@ def small_report(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, Any]:
         "mapped-read-speed",
     )
     assert path.exists(), completed.stderr
-    data: Dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
 
 
 def test_compare_prints_the_checks_that_differ(
-    small_report: Dict[str, Any], tmp_path: Path
+    small_report: dict[str, Any], tmp_path: Path
 ) -> None:
     other = json.loads(json.dumps(small_report))
     other["platform"]["kernel_release"] = "4.9.0-crafted"
@@ -197,7 +197,7 @@ def test_compare_prints_the_checks_that_differ(
 
 
 def test_compare_of_identical_reports_exits_zero(
-    small_report: Dict[str, Any], tmp_path: Path
+    small_report: dict[str, Any], tmp_path: Path
 ) -> None:
     first = _write(tmp_path / "a.json", small_report)
     second = _write(tmp_path / "b.json", small_report)
@@ -207,7 +207,7 @@ def test_compare_of_identical_reports_exits_zero(
 
 
 def test_compare_refuses_a_file_that_is_not_a_report(
-    small_report: Dict[str, Any], tmp_path: Path
+    small_report: dict[str, Any], tmp_path: Path
 ) -> None:
     first = _write(tmp_path / "a.json", small_report)
     second = tmp_path / "b.json"
@@ -218,7 +218,7 @@ def test_compare_refuses_a_file_that_is_not_a_report(
 
 
 def test_compare_refuses_a_newer_schema_version(
-    small_report: Dict[str, Any], tmp_path: Path
+    small_report: dict[str, Any], tmp_path: Path
 ) -> None:
     newer = dict(small_report, schema_version=probe.SCHEMA_VERSION + 1)
     first = _write(tmp_path / "a.json", small_report)
@@ -345,7 +345,7 @@ def test_a_check_that_raises_is_reported_as_differs() -> None:
         ("weird", ()),
     ],
 )
-def test_kernel_version_reads_the_leading_numbers(release: str, version: Tuple[int, ...]) -> None:
+def test_kernel_version_reads_the_leading_numbers(release: str, version: tuple[int, ...]) -> None:
     info = probe.platform_info()
     crafted = probe.PlatformInfo(**dict(vars(info), kernel_release=release))
     assert crafted.kernel_version() == version

@@ -12,14 +12,14 @@ import dataclasses
 import errno
 import os
 from pathlib import Path
-from typing import Dict, NoReturn, Union
+from typing import NoReturn
 
 import pytest
 
 from rawmmap import probe, raw
 from rawmmap.probe import limits, protection, support
 
-FAKES: Dict[str, Dict[str, Union[str, int, bool]]] = {
+FAKES: dict[str, dict[str, str | int | bool]] = {
     "qemu-user-32-bit-old-kernel": {
         "emulation": "qemu-user",
         "pointer_bits": 32,

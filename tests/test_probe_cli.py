@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 from pathlib import Path
-from typing import Optional
 
 import pytest
 
@@ -17,7 +16,7 @@ from .support import child_environment, run_interpreter
 
 
 def _run(
-    *arguments: str, columns: Optional[int] = None, stdout: Optional[int] = None
+    *arguments: str, columns: int | None = None, stdout: int | None = None
 ) -> subprocess.CompletedProcess[str]:
     extra = {} if columns is None else {"COLUMNS": str(columns)}
     return run_interpreter(

@@ -8,7 +8,7 @@ import os
 import platform
 import time
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any
 
 import pytest
 
@@ -89,7 +89,7 @@ def test_renderers_show_every_check_and_each_observed_text() -> None:
 
 
 def test_a_version_1_report_loads_and_shows_no_machine_facts(tmp_path: Path) -> None:
-    data: Dict[str, Any] = json.loads(json.dumps(probe.run_probe(["zero-length"]).to_json()))
+    data: dict[str, Any] = json.loads(json.dumps(probe.run_probe(["zero-length"]).to_json()))
     data["schema_version"] = 1
     for key in ("emulation", "thp_mode", "pku", "root", "memlock_limit"):
         del data["platform"][key]
@@ -147,7 +147,7 @@ def test_emulation_environment_override_and_gvisor(monkeypatch: pytest.MonkeyPat
 
 def test_virtual_machine_hints(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = {"/sys/class/dmi/id/sys_vendor": "QEMU"}
-    monkeypatch.setattr(machine, "read_text", lambda path: texts.get(path))
+    monkeypatch.setattr(machine, "read_text", texts.get)
     assert machine.detect_virtual_machine([]) == "QEMU"
     texts.clear()
     assert machine.detect_virtual_machine(["fpu", "hypervisor"]).startswith("yes")

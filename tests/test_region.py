@@ -219,11 +219,11 @@ def test_use_after_munmap_raises_valueerror(page: int) -> None:
         lambda: region.read(0, 1),
         lambda: region.write(0, b"x"),
         lambda: region[0],
-        lambda: region.view(),
-        lambda: region.msync(),
+        region.view,
+        region.msync,
         lambda: region.mprotect(Prot.READ),
         lambda: region.madvise(Advice.NORMAL),
-        lambda: region.mincore(),
+        region.mincore,
         lambda: region.address,
     ):
         with pytest.raises(ValueError, match="unmapped"):

@@ -23,7 +23,6 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import List
 
 import pytest
 
@@ -289,7 +288,7 @@ def test_an_argument_that_unmaps_the_region_gets_valueerror_not_a_crash(call: ob
 def test_an_index_that_maps_something_else_into_the_freed_address_is_not_touched() -> None:
     region = anon(1)
     address = region.address
-    replaced: List[Region] = []
+    replaced: list[Region] = []
 
     class Remaps:
         def __index__(self) -> int:
@@ -316,7 +315,7 @@ def test_an_index_that_maps_something_else_into_the_freed_address_is_not_touched
 
 def test_a_finalizer_that_unmaps_during_a_call_is_refused() -> None:
     region = anon()
-    results: List[str] = []
+    results: list[str] = []
 
     class Dropper:
         def __del__(self) -> None:
@@ -468,7 +467,7 @@ def test_another_thread_waits_for_the_call_in_progress() -> None:
     with anon() as region:
         entered = threading.Event()
         release = threading.Event()
-        outcome: List[object] = []
+        outcome: list[object] = []
 
         original = region._check_access
 
@@ -594,7 +593,7 @@ def test_a_view_in_a_cycle_keeps_the_mapping_until_the_cycle_is_freed() -> None:
     region = anon(1)
     address = region.address
     region.write(0, b"cyc")
-    seen: List[bytes] = []
+    seen: list[bytes] = []
 
     class Reader:
         view: memoryview
@@ -740,7 +739,7 @@ def test_protection_that_spreads_beyond_its_range_is_refused(name: str) -> None:
 def test_protection_read_while_another_thread_mprotects() -> None:
     with anon(64) as region:
         stop = threading.Event()
-        errors: List[BaseException] = []
+        errors: list[BaseException] = []
 
         def flip() -> None:
             try:
@@ -846,7 +845,7 @@ def test_dev_zero_maps_like_anonymous_memory() -> None:
 def test_unmappable_files_say_what_they_are(tmp_path: Path, kind: str) -> None:
     if kind == "directory":
         fd = os.open(tmp_path, os.O_RDONLY)
-        others: List[int] = []
+        others: list[int] = []
     else:
         fd, write_end = os.pipe()
         others = [write_end]

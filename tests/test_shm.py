@@ -6,7 +6,7 @@ import ctypes
 import errno
 import os
 import stat
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

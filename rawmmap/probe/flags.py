@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import Dict, Optional
 
 from rawmmap import raw
 from rawmmap.flags import MapFlag, Prot
@@ -316,11 +315,11 @@ def check_shared_validate_unknown_flag(context: ProbeContext) -> Outcome:
         ignored = _map_and_unmap(PAGE, READ_WRITE, MapFlag.SHARED | sync, descriptor)
     # Plain MAP_SHARED|MAP_SYNC: mmap(2) says the flag is ignored, newer
     # kernels refuse it too; recorded, not judged.
-    details: Dict[str, JSONValue] = {"shared_sync": ignored}
+    details: dict[str, JSONValue] = {"shared_sync": ignored}
     return judge(expected, f"VALIDATE: {alone}; VALIDATE|SYNC: {refused}", details)
 
 
-def _meminfo_kib(field: str) -> Optional[int]:
+def _meminfo_kib(field: str) -> int | None:
     for line in (read_text("/proc/meminfo") or "").splitlines():
         name, _, value = line.partition(":")
         if name == field and value.split():
@@ -361,7 +360,7 @@ def check_map_noreserve_overcommit(context: ProbeContext) -> Outcome:
     length = 2 * (total + swap) * 1024
     with_flag = _map_and_unmap(length, READ_WRITE, PRIVATE_ANONYMOUS | noreserve)
     without = _map_and_unmap(length, READ_WRITE, PRIVATE_ANONYMOUS)
-    details: Dict[str, JSONValue] = {"length": length, "overcommit_memory": mode}
+    details: dict[str, JSONValue] = {"length": length, "overcommit_memory": mode}
     return judge(expected, f"NORESERVE: {with_flag}; without: {without}", details)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import struct
 import sys
-from typing import Optional
 
 from rawmmap import raw
 from rawmmap.flags import Advice, MapFlag
@@ -227,7 +226,7 @@ _PRESENT = 1 << 63
 _EXCLUSIVE = 1 << 56
 
 
-def _page_state(address: int) -> Optional[str]:
+def _page_state(address: int) -> str | None:
     try:
         with open("/proc/self/pagemap", "rb") as pagemap:
             pagemap.seek(address // PAGE * 8)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import mmap as stdlib_mmap
 import os
 import struct
-from typing import Dict, List
 
 from rawmmap import raw
 from rawmmap.flags import MapFlag, Prot
@@ -60,7 +59,7 @@ def check_page_size_sources_agree(context: ProbeContext) -> Outcome:
         raise CheckSkipped(
             f"/proc/self/auxv cannot be read ({errno_name(error.errno)})", expected
         ) from error
-    sizes: Dict[str, JSONValue] = {
+    sizes: dict[str, JSONValue] = {
         "sysconf": os.sysconf("SC_PAGESIZE"),
         "auxv": auxv,
         "stdlib_mmap": stdlib_mmap.PAGESIZE,
@@ -83,13 +82,13 @@ def check_huge_page_sizes(context: ProbeContext) -> Outcome:
         entries = os.listdir("/sys/kernel/mm/hugepages")
     except OSError as error:
         raise CheckSkipped("/sys/kernel/mm/hugepages is not readable here") from error
-    sizes: List[int] = sorted(
+    sizes: list[int] = sorted(
         int(name[len("hugepages-") : -2])
         for name in entries
         if name.startswith("hugepages-") and name.endswith("kB")
     )
     observed = ", ".join(f"{size} kB" for size in sizes) or "none"
-    listed: List[JSONValue] = list(sizes)
+    listed: list[JSONValue] = list(sizes)
     return Outcome("the sizes offered", observed, "pass", details={"sizes_kib": listed})
 
 
@@ -131,7 +130,7 @@ def check_max_map_count(context: ProbeContext) -> Outcome:
 
     answer = fork_answer(child)
     name, _, index = answer.partition(" ")
-    details: Dict[str, JSONValue] = {"max_map_count": limit}
+    details: dict[str, JSONValue] = {"max_map_count": limit}
     if index.isdigit():
         # Each mprotect of a page inside the region adds two areas.
         details["areas_made"] = int(index)

@@ -16,7 +16,6 @@ import os
 import platform
 import sys
 import sysconfig
-from typing import List, Optional, Tuple
 
 from rawmmap import _foreign, raw
 
@@ -61,7 +60,7 @@ _VM_VENDORS = (
 )
 
 
-def read_text(path: str) -> Optional[str]:
+def read_text(path: str) -> str | None:
     """Return the stripped text of a small file, or None when it cannot be read."""
     try:
         with open(path, encoding="utf-8", errors="replace") as file:
@@ -79,7 +78,7 @@ def cpu_family(machine: str) -> str:
     return machine
 
 
-def detect_emulation(machine: Optional[str] = None, kernel_machine: Optional[str] = None) -> str:
+def detect_emulation(machine: str | None = None, kernel_machine: str | None = None) -> str:
     """Name the emulator whose answers the probe gets: "qemu-user", "gVisor" or "".
 
     qemu-user rewrites ``uname -m`` to the guest's machine but not
@@ -102,7 +101,7 @@ def detect_emulation(machine: Optional[str] = None, kernel_machine: Optional[str
     return ""
 
 
-def cpu_flags(cpuinfo: Optional[str] = None) -> List[str]:
+def cpu_flags(cpuinfo: str | None = None) -> list[str]:
     """Return the CPU feature flags of the first processor in /proc/cpuinfo."""
     text = cpuinfo if cpuinfo is not None else read_text("/proc/cpuinfo") or ""
     for line in text.splitlines():
@@ -112,7 +111,7 @@ def cpu_flags(cpuinfo: Optional[str] = None) -> List[str]:
     return []
 
 
-def detect_virtual_machine(flags: Optional[List[str]] = None) -> str:
+def detect_virtual_machine(flags: list[str] | None = None) -> str:
     """Say whether the kernel runs in a virtual machine, and how that shows; else ""."""
     for name in ("sys_vendor", "product_name"):
         vendor = read_text(f"/sys/class/dmi/id/{name}") or ""
@@ -127,7 +126,7 @@ def detect_virtual_machine(flags: Optional[List[str]] = None) -> str:
     return ""
 
 
-def _libc_name_and_version() -> Tuple[str, str]:
+def _libc_name_and_version() -> tuple[str, str]:
     # glibc answers confstr(_CS_GNU_LIBC_VERSION) with "glibc 2.36"; musl
     # and the BSDs do not know the name.
     try:
@@ -147,7 +146,7 @@ def _libc_name_and_version() -> Tuple[str, str]:
     return name, version
 
 
-def _bracketed(text: Optional[str]) -> str:
+def _bracketed(text: str | None) -> str:
     # "always [madvise] never" -> "madvise"
     if not text:
         return ""
@@ -207,9 +206,9 @@ class PlatformInfo:
     #: The probe ran with uid 0 (some answers change: mmap_min_addr, mlock).
     root: bool = False
 
-    def kernel_version(self) -> Tuple[int, ...]:
+    def kernel_version(self) -> tuple[int, ...]:
         """Return the leading numbers of the kernel release: (6, 1, 0)."""
-        numbers: List[int] = []
+        numbers: list[int] = []
         for part in self.kernel_release.split("."):
             digits = ""
             for character in part:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from typing import Callable, Dict
+from typing import Callable
 
 from rawmmap import raw
 from rawmmap.flags import Advice, MapFlag, Prot
@@ -93,7 +93,7 @@ def check_mapped_read_speed(context: ProbeContext) -> Outcome:
         observed = f"mapped reads {ratio:.1f}x faster than os.pread"
     else:
         observed = f"mapped reads {1 / ratio:.1f}x slower than os.pread"
-    details: Dict[str, JSONValue] = {
+    details: dict[str, JSONValue] = {
         "ratio": round(ratio, 3),
         "reads": reads,
         "read_size": 16,
@@ -152,7 +152,7 @@ def check_file_demand_paging(context: ProbeContext) -> Outcome:
         f"{sum(before)} of {pages} pages resident before a touch; the touched page "
         f"{'resident' if after[8] else 'not resident'} after"
     )
-    details: Dict[str, JSONValue] = {
+    details: dict[str, JSONValue] = {
         "resident_before": sum(before),
         "resident_after": sum(after),
         "filesystem": filesystem,
@@ -289,7 +289,7 @@ def check_madv_willneed_file(context: ProbeContext) -> Outcome:
                 time.sleep(0.01)
                 after = _count(address, length)
     state = "pages resident after" if after else "no page resident after"
-    details: Dict[str, JSONValue] = {"before": before, "after": after, "filesystem": filesystem}
+    details: dict[str, JSONValue] = {"before": before, "after": after, "filesystem": filesystem}
     return judge(expected, f"{before} resident before; {state}", details)
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Callable, Dict, List, Optional, Union
+from typing import Callable, Union
 
 from rawmmap.probe.machine import PlatformInfo
 
@@ -50,7 +50,7 @@ SKIPPED = "skipped"
 VERDICTS = (PASS, DIFFERS, SKIPPED)
 
 #: A JSON value as the reports hold it.
-JSONValue = Union[None, bool, int, float, str, List["JSONValue"], Dict[str, "JSONValue"]]
+JSONValue = Union[None, bool, int, float, str, list["JSONValue"], dict[str, "JSONValue"]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +61,7 @@ class Outcome:
     observed: str
     verdict: str
     reason: str = ""
-    details: Dict[str, JSONValue] = dataclasses.field(default_factory=dict)
+    details: dict[str, JSONValue] = dataclasses.field(default_factory=dict)
 
 
 class CheckSkipped(Exception):
@@ -107,7 +107,7 @@ class Check:
     def source(self) -> str:
         """The ``Source:`` paragraph of the check's docstring (its citation)."""
         lines = (self.function.__doc__ or "").splitlines()
-        collected: List[str] = []
+        collected: list[str] = []
         for line in lines:
             text = line.strip()
             if collected:
@@ -120,7 +120,7 @@ class Check:
 
 
 #: Every check, in run order, by name.
-CHECKS: Dict[str, Check] = {}
+CHECKS: dict[str, Check] = {}
 
 
 def check(name: str, *, informational: bool = False) -> Callable[[CheckFunction], CheckFunction]:
@@ -140,7 +140,7 @@ def check(name: str, *, informational: bool = False) -> Callable[[CheckFunction]
     return register
 
 
-def judge(expected: str, observed: str, details: Optional[Dict[str, JSONValue]] = None) -> Outcome:
+def judge(expected: str, observed: str, details: dict[str, JSONValue] | None = None) -> Outcome:
     """Return an Outcome that passes when the observed text is the expected text."""
     verdict = PASS if observed == expected else DIFFERS
     return Outcome(expected, observed, verdict, details=dict(details or {}))

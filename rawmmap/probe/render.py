@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import shutil
 import textwrap
-from typing import Dict, List, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 from rawmmap.probe.machine import PlatformInfo
 from rawmmap.probe.registry import CHECKS, DIFFERS, PASS, SKIPPED
@@ -47,7 +47,7 @@ def terminal_width() -> int:
 _V2_FACTS = ("virtual machine", "THP", "overcommit", "RLIMIT_MEMLOCK", "pku", "user")
 
 
-def platform_facts(info: PlatformInfo, schema_version: int = 2) -> List[Tuple[str, str]]:
+def platform_facts(info: PlatformInfo, schema_version: int = 2) -> list[tuple[str, str]]:
     """Return the machine facts of a report header as (label, text) pairs.
 
     A version 1 report has no machine facts: they show as "-".
@@ -70,11 +70,11 @@ def platform_facts(info: PlatformInfo, schema_version: int = 2) -> List[Tuple[st
     return facts
 
 
-def _wrap(text: str, width: int) -> List[str]:
+def _wrap(text: str, width: int) -> list[str]:
     return textwrap.wrap(text, width, break_on_hyphens=False) or [""]
 
 
-def _table(headings: Sequence[str], rows: Sequence[Sequence[str]], width: int) -> List[str]:
+def _table(headings: Sequence[str], rows: Sequence[Sequence[str]], width: int) -> list[str]:
     """Lay out rows in columns; the last two columns share the free width, wrapped."""
     fixed = [
         max([len(headings[i])] + [len(row[i]) for row in rows]) for i in range(len(headings) - 2)
@@ -104,7 +104,7 @@ def _table(headings: Sequence[str], rows: Sequence[Sequence[str]], width: int) -
     return lines
 
 
-def _facts_lines(info: PlatformInfo, width: int) -> List[str]:
+def _facts_lines(info: PlatformInfo, width: int) -> list[str]:
     lines = []
     for label, text in platform_facts(info):
         for index, part in enumerate(_wrap(text, width - 17)):
@@ -112,7 +112,7 @@ def _facts_lines(info: PlatformInfo, width: int) -> List[str]:
     return lines
 
 
-def format_table(report: Report, width: Optional[int] = None) -> str:
+def format_table(report: Report, width: int | None = None) -> str:
     """Render a report as a header of machine facts and a table for a terminal."""
     width = width or terminal_width()
     lines = [f"rawmmap {report.rawmmap_version} kernel-behaviour probe", ""]
@@ -138,7 +138,7 @@ def format_table(report: Report, width: Optional[int] = None) -> str:
     return "\n".join(lines)
 
 
-def list_checks(width: Optional[int] = None) -> str:
+def list_checks(width: int | None = None) -> str:
     """Return one entry per check, its name then its title, wrapped to ``width``."""
     width = width or terminal_width()
     names = max(len(name) for name in CHECKS)
@@ -168,8 +168,8 @@ def format_comparison(
     first: Report,
     second: Report,
     comparison: Comparison,
-    labels: Tuple[str, str] = ("A", "B"),
-    width: Optional[int] = None,
+    labels: tuple[str, str] = ("A", "B"),
+    width: int | None = None,
 ) -> str:
     """Render a comparison: the two platforms, then the checks that differ."""
     width = width or terminal_width()
@@ -179,7 +179,7 @@ def format_comparison(
         lines += textwrap.wrap(text, width, subsequent_indent="   ", break_on_hyphens=False)
     lines.append("")
 
-    def cell(result: Optional[CheckResult]) -> str:
+    def cell(result: CheckResult | None) -> str:
         if result is None:
             return "(not in this report)"
         return f"{result.verdict}: {result.shown}"
@@ -208,7 +208,7 @@ _LEGEND = (
 )
 
 
-def _versions(matrix: Matrix) -> Tuple[int, ...]:
+def _versions(matrix: Matrix) -> tuple[int, ...]:
     return matrix.versions or (2,) * len(matrix.labels)
 
 
@@ -219,7 +219,7 @@ _EMULATION_NOTE = (
 )
 
 
-def _short(cell: Optional[CheckResult]) -> str:
+def _short(cell: CheckResult | None) -> str:
     return "-" if cell is None else _SHORT[cell.verdict]
 
 
@@ -231,7 +231,7 @@ def _summary_line(matrix: Matrix) -> str:
     )
 
 
-def format_matrix(matrix: Matrix, width: Optional[int] = None) -> str:
+def format_matrix(matrix: Matrix, width: int | None = None) -> str:
     """Render a matrix for a terminal: the platforms, a verdict grid, then the differences."""
     width = width or terminal_width()
     lines = []
@@ -275,14 +275,14 @@ def _markdown_escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def matrix_markdown(matrix: Matrix) -> str:
+def matrix_markdown(matrix: Matrix) -> str:  # noqa: PLR0912 - one branch per cell kind
     """Render a matrix as Markdown: a facts table, the verdict grid, the differences."""
     columns = [f"{number}" for number in range(1, len(matrix.labels) + 1)]
     lines = ["# rawmmap probe matrix", "", _summary_line(matrix) + ".", ""]
     lines.append("| | " + " | ".join(columns) + " |")
     lines.append("|---|" + "---|" * len(columns))
     lines.append("| report | " + " | ".join(f"`{label}`" for label in matrix.labels) + " |")
-    fact_rows: Dict[str, List[str]] = {}
+    fact_rows: dict[str, list[str]] = {}
     for info, version in zip(matrix.platforms, _versions(matrix)):
         for label, text in platform_facts(info, version):
             fact_rows.setdefault(label, []).append(_markdown_escape(text))
@@ -327,11 +327,11 @@ def matrix_markdown(matrix: Matrix) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _skip_reasons(matrix: Matrix) -> List[Tuple[str, List[str]]]:
+def _skip_reasons(matrix: Matrix) -> list[tuple[str, list[str]]]:
     """Each skipped check with its reasons: "(1, 3) reason" per distinct reason."""
     found = []
     for row in matrix.rows:
-        by_reason: Dict[str, List[str]] = {}
+        by_reason: dict[str, list[str]] = {}
         for number, cell in enumerate(row.cells, 1):
             if cell is not None and cell.verdict == SKIPPED:
                 by_reason.setdefault(cell.reason, []).append(str(number))
@@ -365,7 +365,7 @@ summary { cursor: pointer; font-family: monospace; }
 """
 
 
-def _html_cell(cell: Optional[CheckResult]) -> str:
+def _html_cell(cell: CheckResult | None) -> str:
     if cell is None:
         return '<td class="missing" title="not in this report">-</td>'
     hover = html.escape(f"{cell.verdict}: {cell.shown}" if cell.shown else cell.verdict)
@@ -397,7 +397,7 @@ def matrix_html(matrix: Matrix) -> str:
         + "".join(f"<td><code>{escape(label)}</code></td>" for label in matrix.labels)
         + "</tr>",
     ]
-    fact_rows: Dict[str, List[str]] = {}
+    fact_rows: dict[str, list[str]] = {}
     for info, version in zip(matrix.platforms, _versions(matrix)):
         for label, text in platform_facts(info, version):
             fact_rows.setdefault(label, []).append(text)

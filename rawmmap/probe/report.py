@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from collections.abc import Mapping, Sequence
 
 import rawmmap
 from rawmmap.probe.machine import PlatformInfo
@@ -80,11 +80,11 @@ class CheckResult:
     observed: str
     verdict: str
     reason: str
-    details: Dict[str, JSONValue]
+    details: dict[str, JSONValue]
     seconds: float
     section: str = ""
 
-    def to_json(self) -> Dict[str, JSONValue]:
+    def to_json(self) -> dict[str, JSONValue]:
         """Return the row as the JSON schema has it."""
         return {
             "name": self.name,
@@ -111,24 +111,24 @@ class Report:
     """A whole run: the platform, the rows, and when and how long."""
 
     platform: PlatformInfo
-    results: Tuple[CheckResult, ...]
+    results: tuple[CheckResult, ...]
     created: str = ""
     seconds: float = 0.0
     rawmmap_version: str = rawmmap.__version__
     #: The schema version it was read from (version 1 lacks the machine facts).
     schema_version: int = SCHEMA_VERSION
 
-    def summary(self) -> Dict[str, int]:
+    def summary(self) -> dict[str, int]:
         """Count the rows per verdict."""
         counts = dict.fromkeys(VERDICTS, 0)
         for result in self.results:
             counts[result.verdict] = counts.get(result.verdict, 0) + 1
         return counts
 
-    def to_json(self) -> Dict[str, JSONValue]:
+    def to_json(self) -> dict[str, JSONValue]:
         """Return the report as the JSON schema has it."""
-        platform_fields: Dict[str, JSONValue] = dict(dataclasses.asdict(self.platform))
-        summary: Dict[str, JSONValue] = dict(self.summary())
+        platform_fields: dict[str, JSONValue] = dict(dataclasses.asdict(self.platform))
+        summary: dict[str, JSONValue] = dict(self.summary())
         return {
             "schema": SCHEMA,
             "schema_version": SCHEMA_VERSION,
@@ -160,7 +160,7 @@ def _field(data: Mapping[str, object], key: str, kind: type, where: str) -> obje
     return value
 
 
-def _json_details(value: object) -> Dict[str, JSONValue]:
+def _json_details(value: object) -> dict[str, JSONValue]:
     if not isinstance(value, dict):
         return {}
     # Loaded from JSON, so every value is already a JSON value.
@@ -269,8 +269,8 @@ def rows_differ(first: CheckResult, second: CheckResult) -> bool:
 class Comparison:
     """Where two reports differ: platform fields and check rows."""
 
-    platform: Tuple[Tuple[str, str, str], ...]
-    checks: Tuple[Tuple[str, Optional[CheckResult], Optional[CheckResult]], ...]
+    platform: tuple[tuple[str, str, str], ...]
+    checks: tuple[tuple[str, CheckResult | None, CheckResult | None], ...]
 
     @property
     def differs(self) -> bool:
@@ -279,7 +279,7 @@ class Comparison:
 
 
 def compare_reports(
-    first: Report, second: Report, names: Optional[Sequence[str]] = None
+    first: Report, second: Report, names: Sequence[str] | None = None
 ) -> Comparison:
     """Pair the checks of two reports by name and keep those that differ.
 
@@ -321,7 +321,7 @@ class MatrixRow:
     section: str
     title: str
     informational: bool
-    cells: Tuple[Optional[CheckResult], ...]
+    cells: tuple[CheckResult | None, ...]
     mark: str
 
     @property
@@ -337,11 +337,11 @@ class MatrixRow:
 class Matrix:
     """Many reports side by side: their labels and platforms, one row per check."""
 
-    labels: Tuple[str, ...]
-    platforms: Tuple[PlatformInfo, ...]
-    rows: Tuple[MatrixRow, ...]
+    labels: tuple[str, ...]
+    platforms: tuple[PlatformInfo, ...]
+    rows: tuple[MatrixRow, ...]
     #: The schema version of each report.
-    versions: Tuple[int, ...] = ()
+    versions: tuple[int, ...] = ()
 
     @property
     def differs(self) -> bool:
@@ -353,12 +353,12 @@ class Matrix:
         return sum(1 for row in self.rows if row.mark == mark)
 
 
-def _mark(cells: Sequence[Optional[CheckResult]], platforms: Sequence[PlatformInfo]) -> str:
+def _mark(cells: Sequence[CheckResult | None], platforms: Sequence[PlatformInfo]) -> str:
     present = [(cell, info) for cell, info in zip(cells, platforms) if cell is not None]
     if any(cell.informational for cell, _ in present):
         return INFORMATIONAL
 
-    def any_difference(group: List[CheckResult]) -> bool:
+    def any_difference(group: list[CheckResult]) -> bool:
         return any(rows_differ(one, other) for one in group for other in group)
 
     native = [cell for cell, info in present if not info.emulation]
@@ -369,13 +369,13 @@ def _mark(cells: Sequence[Optional[CheckResult]], platforms: Sequence[PlatformIn
     return SAME
 
 
-def build_matrix(reports: Sequence[Tuple[str, Report]]) -> Matrix:
+def build_matrix(reports: Sequence[tuple[str, Report]]) -> Matrix:
     """Put reports side by side: one row per check, one column per report.
 
     Rows follow the registry's order (sections together); checks this
     version does not know come last, in the order the reports have them.
     """
-    seen: List[str] = []
+    seen: list[str] = []
     for _, report in reports:
         seen += [result.name for result in report.results if result.name not in seen]
     known = list(CHECKS)

@@ -12,7 +12,7 @@ import contextlib
 import datetime
 import tempfile
 import time
-from typing import Iterator, Optional, Sequence
+from collections.abc import Iterator, Sequence
 
 from rawmmap.probe.machine import platform_info
 from rawmmap.probe.registry import CHECKS, DIFFERS, SKIPPED, CheckSkipped, Outcome, ProbeContext
@@ -63,7 +63,7 @@ def run_check(name: str, context: ProbeContext) -> CheckResult:
     )
 
 
-def run_probe(names: Optional[Sequence[str]] = None) -> Report:
+def run_probe(names: Sequence[str] | None = None) -> Report:
     """Run the named checks (default: all, in order) and return the report.
 
     Raises:

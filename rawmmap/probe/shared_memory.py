@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 from rawmmap import raw
 from rawmmap.flags import MapFlag, Prot

@@ -16,7 +16,8 @@ import signal
 import subprocess
 import sys
 import textwrap
-from typing import Callable, Iterator, List, Optional, Tuple
+from collections.abc import Iterator
+from typing import Callable
 
 import rawmmap
 from rawmmap import raw
@@ -59,7 +60,7 @@ CHILD_TIMEOUT = 30.0
 PROTECTION_FAULT = "SIGBUS" if sys.platform == "darwin" else "SIGSEGV"
 
 
-def errno_name(code: Optional[int]) -> str:
+def errno_name(code: int | None) -> str:
     """Return the symbolic name of an errno ("EINVAL"), or "errno N"."""
     if code is None:
         return "OSError"
@@ -77,7 +78,7 @@ def attempt(call: Callable[[], object]) -> str:
 
 def attempt_mmap(
     addr: int, length: int, prot: int, flags: int, fd: int = -1, *, offset: int = 0
-) -> Tuple[Optional[int], str]:
+) -> tuple[int | None, str]:
     """Call mmap; return (address or None, "mapped" or the errno name)."""
     try:
         address = raw.mmap(addr, length, prot, flags, fd, offset)
@@ -113,7 +114,7 @@ def make_file(
             os.unlink(path)
 
 
-def resident(vector: bytes) -> List[bool]:
+def resident(vector: bytes) -> list[bool]:
     """Read a mincore(2) vector: bit 0 of each byte (the BSDs use the others)."""
     return [bool(byte & 1) for byte in vector]
 
@@ -221,7 +222,7 @@ anonymous = MapFlag.PRIVATE | MapFlag.ANONYMOUS
 """
 
 
-def run_child(context: ProbeContext, snippet: str) -> Tuple[int, str, str]:
+def run_child(context: ProbeContext, snippet: str) -> tuple[int, str, str]:
     """Run the prelude and ``snippet`` in ``sys.executable -I``; return (status, out, err).
 
     The status is negative when a signal killed the child (subprocess).
@@ -283,7 +284,7 @@ def filesystem_type(directory: str) -> str:
     return best[1]
 
 
-def maps_lines(start: int, end: int) -> List[str]:
+def maps_lines(start: int, end: int) -> list[str]:
     """Return the /proc/self/maps lines of the areas that overlap [start, end).
 
     An area may reach past the range: the kernel merges a mapping with a
