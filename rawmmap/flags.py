@@ -386,10 +386,8 @@ class RemapFlag(enum.IntFlag):
 
 def known_bits(flag_type: type[enum.IntFlag]) -> int:
     """Return the union of every member's value of a flag type here."""
-    bits = 0
-    for member in flag_type.__members__.values():
-        bits |= int(member)
-    return bits
+    # The members are the platform table's entries: one union, in one place.
+    return _flagtables.bits(flag_type.__name__)
 
 
 def describe(flag_type: type[enum.Enum], value: int) -> str:

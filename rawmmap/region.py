@@ -67,7 +67,8 @@ __all__ = [
     "page_size",
 ]
 
-_PAGE_SIZE = raw.page_size()
+page_size = raw.page_size
+_PAGE_SIZE = page_size()
 # The flag values as plain ints, from the platform's table: ``int &
 # Prot.READ`` would dispatch to IntFlag.__rand__, Python code in the enum
 # module (about 0.5 us, half the cost of a small read).
@@ -108,11 +109,6 @@ _REFUSED_ADVICE = {
 }
 _DONTFORK = _ADVICE_TABLE.get("DONTFORK")
 _DOFORK = _ADVICE_TABLE.get("DOFORK")
-
-
-def page_size() -> int:
-    """Return the size of a page in bytes (sysconf(_SC_PAGESIZE))."""
-    return _PAGE_SIZE
 
 
 class ProtectionError(PermissionError):
@@ -822,6 +818,9 @@ class Region(SoleOwner):
     def protection(self, offset: int = 0) -> Prot | None:
         """Return the current protection of the page holding byte ``offset``.
 
+        Args:
+            offset: any byte of the page (default 0).
+
         Returns:
             The Prot of that page, or None where it was unmapped.
 
@@ -1035,6 +1034,10 @@ class Region(SoleOwner):
     def read(self, offset: int = 0, length: int | None = None) -> bytes:
         """Return a copy of ``length`` bytes at ``offset`` (default: to the end).
 
+        Args:
+            offset: first byte (default 0).
+            length: bytes (default: to the end of the region).
+
         Raises:
             IndexError: the range is outside the region.
             ProtectionError: a page of the range is not readable.
@@ -1057,6 +1060,10 @@ class Region(SoleOwner):
 
     def write(self, offset: int, data: Buffer) -> int:
         """Copy ``data`` (any bytes-like object) to ``offset``; return its length.
+
+        Args:
+            offset: first byte to write.
+            data: bytes, bytearray, memoryview or any buffer.
 
         Raises:
             IndexError: the data would run past the end of the region.
@@ -1155,6 +1162,12 @@ class Region(SoleOwner):
         bytes there are gone: accesses raise ValueError, and page calls over
         them raise ValueError too (the kernel may reuse the addresses).
 
+        Args:
+            offset: first byte of the range, a multiple of the page size
+                (default 0).
+            length: bytes, rounded up to whole pages (default: to the end of
+                the region).
+
         Raises:
             BufferError: a view over the range is alive.
             RuntimeError: called from inside another call on this Region
@@ -1216,6 +1229,13 @@ class Region(SoleOwner):
     def mprotect(self, prot: int, offset: int = 0, length: int | None = None) -> None:
         """Change the protection of the region, or a page range, with mprotect(2).
 
+        Args:
+            prot: the new ``Prot`` bits.
+            offset: first byte of the range, a multiple of the page size
+                (default 0).
+            length: bytes, rounded up to whole pages (default: to the end of
+                the region).
+
         Raises:
             BufferError: the change takes away an access that a live view
                 over the range has (READ from any view, WRITE from a
@@ -1266,6 +1286,13 @@ class Region(SoleOwner):
         DONTFORK is recorded: in a forked child those pages are unmapped,
         and views of them are refused.
 
+        Args:
+            advice: an ``Advice`` code.
+            offset: first byte of the range, a multiple of the page size
+                (default 0).
+            length: bytes, rounded up to whole pages (default: to the end of
+                the region).
+
         Raises:
             BufferError: DONTFORK over pages a live view covers.
             ValueError: HWPOISON, SOFT_OFFLINE or GUARD_INSTALL, which make
@@ -1297,6 +1324,13 @@ class Region(SoleOwner):
         ``onfault=True`` uses mlock2(MLOCK_ONFAULT): pages are locked as they
         are touched instead of being faulted in now (Linux).
 
+        Args:
+            onfault: lock pages as they are touched (mlock2 MLOCK_ONFAULT).
+            offset: first byte of the range, a multiple of the page size
+                (default 0).
+            length: bytes, rounded up to whole pages (default: to the end of
+                the region).
+
         Raises:
             OSError: ENOMEM over RLIMIT_MEMLOCK, EPERM.
         """
@@ -1307,12 +1341,28 @@ class Region(SoleOwner):
             self._on_pages("mlock", start, count, raw.mlock)
 
     def munlock(self, offset: int = 0, length: int | None = None) -> None:
-        """Unlock the region, or a page range, with munlock(2)."""
+        """Unlock the region, or a page range, with munlock(2).
+
+        Args:
+            offset: first byte of the range, a multiple of the page size
+                (default 0).
+            length: bytes, rounded up to whole pages (default: to the end of
+                the region).
+
+        Raises:
+            ValueError: the region, or part of the range, is unmapped.
+        """
         start, count = _convert_range(offset, length)
         self._on_pages("munlock", start, count, raw.munlock)
 
     def mincore(self, offset: int = 0, length: int | None = None) -> list[bool]:
         """Tell which pages of the region, or a page range, are resident (mincore(2)).
+
+        Args:
+            offset: first byte of the range, a multiple of the page size
+                (default 0).
+            length: bytes, rounded up to whole pages (default: to the end of
+                the region).
 
         Returns:
             One bool per page, True where the page is in memory.
