@@ -29,6 +29,7 @@ from __future__ import annotations
 import _thread
 import _weakref
 import errno as _errno
+import fcntl as _fcntl
 import gc as _gc
 import os
 import stat
@@ -399,7 +400,7 @@ def _check_mmap_arguments(
     offset = _index("offset", offset)
     hint = 0 if addr is None else _index("addr", addr)
     if length <= 0:
-        raise ValueError(f"length must be positive, not {length}")
+        raise ValueError(f"length must be positive, not {length} (mmap(2) maps no empty range)")
     if prot & ~_PROT_BITS or prot < 0:
         raise ValueError(f"prot={prot:#x} has bits that are not Prot flags here")
     if prot & _GROWS:
@@ -434,6 +435,26 @@ def _check_mmap_arguments(
         _check_file_end(offset + length, _mappable_size(fd, status), "offset+length")
         identity = (status.st_dev, status.st_ino)
     return length, prot, flags, fd, offset, hint, identity
+
+
+def _explain_access(error: PermissionError, fd: int, prot: int, flags: int) -> PermissionError:
+    """Say what to change when mmap(2) refuses a descriptor's open mode (EACCES)."""
+    if error.errno != _errno.EACCES or fd < 0:
+        return error
+    try:
+        mode = _fcntl.fcntl(fd, _fcntl.F_GETFL) & os.O_ACCMODE
+    except OSError:  # pragma: no cover - it was open a moment ago
+        return error
+    if mode == os.O_WRONLY:
+        hint = "is open write-only, and every mapping reads: open it O_RDONLY or O_RDWR"
+    elif mode == os.O_RDONLY and prot & _WRITE and flags & _SHARED:
+        hint = (
+            "is open read-only, and a shared writable mapping writes to the file: open it "
+            "O_RDWR, map it without Prot.WRITE, or map it private (copy-on-write)"
+        )
+    else:
+        return error
+    return PermissionError(error.errno, f"{error.strerror}: fd={fd} {hint}")
 
 
 class SoleOwner:
@@ -514,7 +535,10 @@ class Region(SoleOwner):
         length, prot, flags, fd, offset, hint, identity = _check_mmap_arguments(
             length, prot, flags, fd, offset, addr
         )
-        address = raw.mmap(hint, length, prot, flags, fd, offset)
+        try:
+            address = raw.mmap(hint, length, prot, flags, fd, offset)
+        except PermissionError as error:
+            raise _explain_access(error, fd, prot, flags) from None
         mapped_length = _round_up(length)
         if flags & _FIXED_NOREPLACE and address != hint:
             # Kernels before 4.17 do not know FIXED_NOREPLACE and take addr as a hint.
@@ -1672,5 +1696,8 @@ def _map_descriptor(fd: int, length: int | None, offset: int, prot: int, flags: 
             raise ValueError(f"offset={offset} is past the end of the file ({size} bytes)")
         length = size - offset
         if length == 0:
-            raise ValueError("cannot map an empty file (or an offset at its end)")
+            raise ValueError(
+                "cannot map an empty file (or an offset at its end): mmap(2) maps no bytes; "
+                "give the file a size first (os.ftruncate), or pass a length"
+            )
     return Region(length, prot, flags, fd, offset)

@@ -414,7 +414,21 @@ class MemoryFile(SoleOwner):
         """
         self._check_sealing()
         seals = _cint.check_range("add_seals", "seals", seals, "int")
-        _fcntl.fcntl(self._fd, _fcntl.F_ADD_SEALS, seals)
+        try:
+            _fcntl.fcntl(self._fd, _fcntl.F_ADD_SEALS, seals)
+        except OSError as error:
+            if error.errno != _errno.EBUSY:
+                raise
+            # memfd_create(2): F_SEAL_WRITE needs no writable shared mapping;
+            # a Region downgraded with mprotect still counts (VM_MAYWRITE).
+            raise OSError(
+                error.errno,
+                f"{error.strerror}: fcntl(fd={self._fd}, F_ADD_SEALS, {seals:#x}): a writable "
+                "shared mapping of the file exists; unmap it first "
+                "(memory.region.munmap(), and any other writable Region of this fd), add the "
+                "seal, then map it again read-only: rawmmap.mmap(size, Prot.READ, "
+                "MapFlag.SHARED, memory.fd)",
+            ) from None
 
     def seals(self) -> Seal:
         """Return the file's seals, with fcntl(F_GET_SEALS)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,33 @@ def test_mprotect_unknown_bits_raise_valueerror(page: int) -> None:
 def test_mremap_non_positive_length_raises_valueerror(page: int) -> None:
     with rawmmap.map_anonymous(page) as region, pytest.raises(ValueError, match="new_length"):
         region.mremap(0)
+
+
+def test_a_read_only_descriptor_mapped_shared_and_writable_says_what_to_change(
+    data_file: Path, page: int
+) -> None:
+    fd = os.open(data_file, os.O_RDONLY)
+    try:
+        with pytest.raises(PermissionError, match="open it O_RDWR") as caught:
+            rawmmap.mmap(page, Prot.READ | Prot.WRITE, MapFlag.SHARED, fd)
+        assert caught.value.errno == errno.EACCES
+        with rawmmap.mmap(page, Prot.READ | Prot.WRITE, MapFlag.PRIVATE, fd) as private:
+            private[0] = 1  # copy-on-write: allowed
+    finally:
+        os.close(fd)
+
+
+def test_a_write_only_descriptor_says_mappings_read(data_file: Path, page: int) -> None:
+    fd = os.open(data_file, os.O_WRONLY)
+    try:
+        with pytest.raises(PermissionError, match="write-only"):
+            rawmmap.mmap(page, Prot.READ, MapFlag.SHARED, fd)
+    finally:
+        os.close(fd)
+
+
+def test_an_empty_file_says_how_to_give_it_a_size(tmp_path: Path) -> None:
+    path = tmp_path / "empty"
+    path.write_bytes(b"")
+    with pytest.raises(ValueError, match="ftruncate"):
+        rawmmap.map_file(path)

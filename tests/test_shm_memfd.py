@@ -202,3 +202,16 @@ def test_failed_mapping_closes_the_new_descriptor(memfd: bool) -> None:
     with pytest.raises((OSError, OverflowError)):
         rawmmap.map_memfd(2**62, memfd=memfd)
     assert set(os.listdir("/proc/self/fd")) == before
+
+
+def test_write_seal_under_a_writable_mapping_says_to_unmap_it_first() -> None:
+    if not (shm.HAS_MEMFD and shm.HAS_SEALING):
+        pytest.skip("no memfd sealing here")
+    with rawmmap.map_memfd(4096, sealing=True) as memory:
+        with pytest.raises(OSError, match="unmap it first") as caught:
+            memory.add_seals(shm.Seal.WRITE)
+        assert caught.value.errno == errno.EBUSY
+        memory.region.munmap()
+        memory.add_seals(shm.Seal.WRITE)
+        with rawmmap.mmap(4096, rawmmap.Prot.READ, rawmmap.MapFlag.SHARED, memory.fd) as reader:
+            assert reader[0] == 0
