@@ -54,6 +54,7 @@ __all__ = [
     "PROTOTYPES",
     "RT_SONAME",
     "SIZE_T_BITS",
+    "call_memfd_create",
     "call_shm_open",
     "call_shm_unlink",
     "copy_from",
@@ -400,6 +401,8 @@ LAZY_PROTOTYPES: dict[str, tuple[object, Sequence[object]]] = {
     ),
     # int shm_unlink(const char *name);
     "shm_unlink": (ctypes.c_int, (ctypes.c_char_p,)),
+    # int memfd_create(const char *name, unsigned int flags);  (Linux 3.17, glibc 2.27)
+    "memfd_create": (ctypes.c_int, (ctypes.c_char_p, ctypes.c_uint)),
 }
 
 #: The soname of the real-time library, where glibc before 2.34 keeps
@@ -534,4 +537,17 @@ def call_shm_open(name: bytes, oflag: int, mode: int) -> int:
 def call_shm_unlink(name: bytes) -> int:
     """Call shm_unlink(3); return its result."""
     result: int = _shm_function("shm_unlink")(name)
+    return result
+
+
+def call_memfd_create(name: bytes | None, flags: int) -> int:
+    """Call memfd_create(2) (None passes NULL); return its result.
+
+    Raises:
+        NotImplementedError: the C library has no memfd_create.
+    """
+    function = lazy_function("memfd_create")
+    if function is None:
+        raise NotImplementedError("memfd_create is not available in this C library")
+    result: int = function(name, flags)
     return result

@@ -44,6 +44,7 @@ __all__ = [
     "POINTER_BITS",
     "has_shm",
     "madvise",
+    "memfd_create",
     "mincore",
     "mlock",
     "mlock2",
@@ -357,23 +358,31 @@ def write(addr: int, data: bytes) -> None:
 
 
 def _check_name(call: str, name: object) -> bytes:
-    # c_char_p would stop at an embedded NUL: the C call would see a shorter
-    # name than the caller gave (a silent truncation).
+    """Return a name as the bytes the C call gets: str is encoded, nothing else changes.
+
+    c_char_p would stop at an embedded NUL: the C call would see a shorter
+    name than the caller gave (a silent truncation), so that is refused.
+    """
+    if isinstance(name, str):
+        name = os.fsencode(name)
     if not isinstance(name, bytes):
-        raise TypeError(f"{call}: name must be bytes, not {type(name).__name__}")
+        raise TypeError(f"{call}: name must be str or bytes, not {type(name).__name__}")
     if b"\0" in name:
         raise ValueError(f"{call}: name={name!r} contains a NUL byte")
     return name
 
 
-def shm_open(name: bytes, oflag: int, mode: int) -> int:
+def shm_open(name: str | bytes, oflag: int, mode: int) -> int:
     """Open or create a POSIX shared memory object with shm_open(3).
 
     The name is passed as it is: the C library, not this wrapper, decides
     which names it accepts.
 
     Args:
-        name: the object's name (bytes without NUL).
+        name: the object's name, str (file system encoding) or bytes, without
+            NUL; passed as it is (glibc and musl skip leading slashes, and
+            answer EINVAL or ENAMETOOLONG for what they refuse). NULL is not
+            offered: the C library would read it, not the kernel.
         oflag: ``os.O_RDONLY`` or ``os.O_RDWR``, maybe with ``O_CREAT``,
             ``O_EXCL``, ``O_TRUNC``.
         mode: permission bits for a new object, 0..0o7777 (umask applies).
@@ -397,7 +406,7 @@ def shm_open(name: bytes, oflag: int, mode: int) -> int:
     return fd
 
 
-def shm_unlink(name: bytes) -> None:
+def shm_unlink(name: str | bytes) -> None:
     """Remove a POSIX shared memory object's name with shm_unlink(3).
 
     Mappings and descriptors of the object stay valid; the memory is freed
@@ -411,3 +420,31 @@ def shm_unlink(name: bytes) -> None:
     name = _check_name("shm_unlink", name)
     if _foreign.call_shm_unlink(name) != 0:
         _raise_errno("shm_unlink", (("name", name),))
+
+
+def memfd_create(name: str | bytes | None, flags: int) -> int:
+    """Create an anonymous in-memory file with memfd_create(2) (Linux).
+
+    The name is passed as it is: None passes NULL (the kernel answers
+    EFAULT), a name longer than 249 bytes is the kernel's EINVAL.
+
+    Args:
+        name: shown as ``memfd:<name>`` in /proc/<pid>/fd; str, bytes
+            (without NUL) or None.
+        flags: ``MemfdFlag`` bits (CLOEXEC, ALLOW_SEALING, HUGETLB with a
+            HUGE_ size, NOEXEC_SEAL, EXEC).
+
+    Returns:
+        The new descriptor.
+
+    Raises:
+        OSError: EINVAL (unknown flags, a long name), EFAULT (NULL name),
+            EMFILE, ENOMEM, EPERM (HUGETLB without permission).
+        NotImplementedError: the C library has no memfd_create.
+    """
+    encoded = None if name is None else _check_name("memfd_create", name)
+    flags = check_range("memfd_create", "flags", flags, "unsigned int")
+    fd = _foreign.call_memfd_create(encoded, flags)
+    if fd < 0:
+        _raise_errno("memfd_create", (("name", encoded), ("flags", flags)))
+    return fd

@@ -27,6 +27,7 @@ import contextlib
 import enum
 import errno as _errno
 import os
+import sys
 import warnings
 import weakref
 from typing import Union
@@ -44,6 +45,7 @@ __all__ = [
     "HAS_MEMFD",
     "HAS_SEALING",
     "NAME_MAX",
+    "MemfdFlag",
     "MemoryFile",
     "Seal",
     "check_shm_name",
@@ -96,23 +98,67 @@ class Seal(enum.IntFlag):
         #: writable shared mapping exists, and afterwards a writable shared
         #: mmap fails with EPERM.
         WRITE = _fcntl.F_SEAL_WRITE
+    if HAS_SEALING and sys.platform.startswith("linux"):
+        # include/uapi/linux/fcntl.h; the fcntl module has them only lately.
+        #: No new writable mapping or write(2) (Linux 5.1); existing
+        #: writable mappings stay writable, so it may be added under them.
+        FUTURE_WRITE = getattr(_fcntl, "F_SEAL_FUTURE_WRITE", 0x0010)
+        #: The file's exec bits may not change (Linux 6.3).
+        EXEC = getattr(_fcntl, "F_SEAL_EXEC", 0x0020)
+
+
+class MemfdFlag(enum.IntFlag):
+    """memfd_create(2) flags, with the huge page size encoded in the upper bits.
+
+    Values from the Linux headers (include/uapi/linux/memfd.h and
+    asm-generic/hugetlb_encode.h: the size's log2 shifted by 26), the same on
+    every architecture. A member exists only on Linux.
+    """
+
+    if sys.platform.startswith("linux"):
+        #: Close the descriptor on exec (rawmmap always sets it).
+        CLOEXEC = 0x0001
+        #: Allow seals to be added (``MemoryFile.add_seals``).
+        ALLOW_SEALING = 0x0002
+        #: Back the file with huge pages (a pool must be configured).
+        HUGETLB = 0x0004
+        #: Not executable, and sealed so for good (Linux 6.3).
+        NOEXEC_SEAL = 0x0008
+        #: Executable (Linux 6.3, with vm.memfd_noexec).
+        EXEC = 0x0010
+        #: Huge page sizes for HUGETLB (log2 of the size << 26).
+        HUGE_64KB = 16 << 26
+        HUGE_512KB = 19 << 26
+        HUGE_1MB = 20 << 26
+        HUGE_2MB = 21 << 26
+        HUGE_8MB = 23 << 26
+        HUGE_16MB = 24 << 26
+        HUGE_32MB = 25 << 26
+        HUGE_256MB = 28 << 26
+        HUGE_512MB = 29 << 26
+        HUGE_1GB = 30 << 26
+        HUGE_2GB = 31 << 26
+        HUGE_16GB = 34 << 26
 
 
 # ------------------------------------------------------------ named objects
 
 
 def check_shm_name(name: object) -> bytes:
-    """Check a shared memory object name and return it as bytes.
+    """Check a shared memory object name and return it as bytes, unchanged.
 
     POSIX (shm_open(3)) says a portable name starts with a slash and has no
-    other slash; Linux C libraries answer EINVAL otherwise. The rules are
-    checked here so that the error says which one was broken.
+    other slash. glibc and musl skip any leading slashes themselves, so
+    ``"name"`` and ``"/name"`` open the same object; what they refuse
+    (EINVAL) is checked here so that the error says which rule was broken.
+    Longer names than the C library takes are left for it to refuse
+    (ENAMETOOLONG).
 
     Raises:
         TypeError: ``name`` is neither str nor bytes.
-        ValueError: the name is empty, does not start with '/', holds
-            another '/', is '/', '/.' or '/..', holds a NUL byte, or is
-            longer than NAME_MAX (255) bytes after the slash.
+        ValueError: the name is empty or only slashes, holds a '/' after its
+            leading slashes, is '.' or '..' after them, holds a NUL byte, or is
+            longer than NAME_MAX (255) bytes after them.
     """
     if isinstance(name, str):
         encoded = os.fsencode(name)
@@ -124,9 +170,7 @@ def check_shm_name(name: object) -> bytes:
         raise ValueError("a shared memory name must not be empty")
     if b"\0" in encoded:
         raise ValueError(f"a shared memory name must not contain a NUL byte: {name!r}")
-    if not encoded.startswith(b"/"):
-        raise ValueError(f"a shared memory name must start with '/': {name!r}")
-    rest = encoded[1:]
+    rest = encoded.lstrip(b"/")
     if b"/" in rest:
         raise ValueError(f"a shared memory name must have no '/' after the first: {name!r}")
     if rest in (b"", b".", b".."):
@@ -336,6 +380,7 @@ class MemoryFile(SoleOwner):
         *,
         sealing: bool = False,
         memfd: bool | None = None,
+        flags: int = 0,
     ) -> None:
         """Create the file, size it and map it; see ``map_memfd``."""
         size = _cint.check_range("MemoryFile", "size", size, "off_t")
@@ -345,15 +390,18 @@ class MemoryFile(SoleOwner):
             memfd = HAS_MEMFD
         if memfd and not HAS_MEMFD:
             raise NotImplementedError("os.memfd_create is not available on this platform")
+        extra = _cint.check_range("memfd_create", "flags", flags, "unsigned int")
         if sealing and not memfd:
             raise ValueError("sealing=True needs memfd_create (a temporary file cannot be sealed)")
+        if extra and not memfd:
+            raise ValueError("memfd flags need memfd_create (a temporary file takes none)")
         if sealing and not HAS_SEALING:
             raise NotImplementedError("the fcntl module has no F_ADD_SEALS on this platform")
         if memfd:
-            flags = os.MFD_CLOEXEC
+            memfd_flags = os.MFD_CLOEXEC | extra
             if sealing:
-                flags |= os.MFD_ALLOW_SEALING
-            fd = os.memfd_create(name, flags)
+                memfd_flags |= os.MFD_ALLOW_SEALING
+            fd = os.memfd_create(name, memfd_flags)
         else:
             import tempfile  # only here: it costs the import of rawmmap a few ms
 
@@ -479,6 +527,7 @@ def map_memfd(
     *,
     sealing: bool = False,
     memfd: bool | None = None,
+    flags: int = 0,
 ) -> MemoryFile:
     """Create an anonymous in-memory file of ``size`` bytes and map it shared.
 
@@ -489,6 +538,8 @@ def map_memfd(
         sealing: MFD_ALLOW_SEALING, so that ``add_seals`` works (needs memfd).
         memfd: True to require memfd_create, False to use the unlinked
             temporary file, None (default) for memfd where available.
+        flags: more ``MemfdFlag`` bits: HUGETLB with a HUGE_ size (the size
+            must then be a multiple of the huge page), NOEXEC_SEAL, EXEC.
 
     Returns:
         A MemoryFile: ``.fd`` to share, ``.region`` to read and write.
@@ -498,4 +549,4 @@ def map_memfd(
         ValueError: ``sealing`` without memfd, a bad size or name.
         OSError: EMFILE, ENOMEM, ENOSPC.
     """
-    return MemoryFile(size, name, sealing=sealing, memfd=memfd)
+    return MemoryFile(size, name, sealing=sealing, memfd=memfd, flags=flags)

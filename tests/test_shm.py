@@ -6,6 +6,7 @@ import ctypes
 import errno
 import os
 import stat
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -99,9 +100,24 @@ def test_libc_shm_calls_refuse_a_name_with_nul_instead_of_truncating_it() -> Non
         raw.shm_unlink(b"/a\0b")
 
 
-def test_libc_shm_calls_take_bytes_only() -> None:
-    with pytest.raises(TypeError, match="bytes"):
-        raw.shm_open("/str", os.O_RDONLY, 0)  # type: ignore[arg-type]
+def test_libc_shm_calls_take_str_or_bytes_and_refuse_other_types() -> None:
+    for name in (None, 3, ["/x"]):
+        with pytest.raises(TypeError, match="str or bytes"):
+            raw.shm_open(name, os.O_RDONLY, 0)  # type: ignore[arg-type]
+    with pytest.raises(FileNotFoundError):
+        raw.shm_open("/rawmmap-no-such-object", os.O_RDONLY, 0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc and musl behaviour")
+def test_a_name_without_a_slash_is_what_the_c_library_accepts(new_name: NameFactory) -> None:
+    name = new_name()
+    bare = name.lstrip("/")
+    fd = raw.shm_open(bare, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(fd)
+    fd = shm.shm_open(name)  # the same object, with the slash
+    os.close(fd)
+    fd = shm.shm_open(bare)  # the safe API takes it too
+    os.close(fd)
 
 
 def _raw_open_expecting_failure(name: bytes) -> OSError:
@@ -133,7 +149,6 @@ def test_c_library_refuses_a_name_longer_than_name_max() -> None:
     ("name", "rule"),
     [
         ("", "empty"),
-        ("noslash", "start with '/'"),
         ("/a/b", "no '/' after the first"),
         ("/", "name after the '/'"),
         ("/.", "name after the '/'"),

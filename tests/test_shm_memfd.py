@@ -9,7 +9,7 @@ import os
 import pytest
 
 import rawmmap
-from rawmmap import shm
+from rawmmap import raw, shm
 
 needs_memfd = pytest.mark.skipif(not shm.HAS_MEMFD, reason="no os.memfd_create here")
 needs_sealing = pytest.mark.skipif(
@@ -215,3 +215,96 @@ def test_write_seal_under_a_writable_mapping_says_to_unmap_it_first() -> None:
         memory.add_seals(shm.Seal.WRITE)
         with rawmmap.mmap(4096, rawmmap.Prot.READ, rawmmap.MapFlag.SHARED, memory.fd) as reader:
             assert reader[0] == 0
+
+
+# ------------------------------------------------------------ memfd_create as the kernel defines it
+
+LINUX_ONLY = pytest.mark.skipif(
+    "CLOEXEC" not in shm.MemfdFlag.__members__, reason="memfd flags are Linux's"
+)
+
+
+@LINUX_ONLY
+def test_memfd_flag_values_match_the_os_module() -> None:
+    for name in ("CLOEXEC", "ALLOW_SEALING", "HUGETLB", "HUGE_2MB", "HUGE_1GB", "HUGE_64KB"):
+        if hasattr(os, f"MFD_{name}"):
+            assert shm.MemfdFlag[name] == getattr(os, f"MFD_{name}"), name
+
+
+@LINUX_ONLY
+@pytest.mark.parametrize(
+    ("name", "errno_"),
+    [(None, errno.EFAULT), ("n" * 250, errno.EINVAL)],
+    ids=["null-name", "name-too-long"],
+)
+def test_raw_memfd_create_reports_the_kernels_errno_for_bad_names(
+    name: object, errno_: int
+) -> None:
+    with pytest.raises(OSError) as caught:
+        raw.memfd_create(name, shm.MemfdFlag.CLOEXEC)  # type: ignore[arg-type]
+    assert caught.value.errno == errno_
+
+
+@LINUX_ONLY
+def test_raw_memfd_create_refuses_unknown_flags_with_einval_and_truncates_nothing() -> None:
+    with pytest.raises(OSError) as caught:
+        raw.memfd_create("x", 1 << 20)
+    assert caught.value.errno == errno.EINVAL
+    with pytest.raises(OverflowError):
+        raw.memfd_create("x", 1 << 32)
+    with pytest.raises(ValueError, match="NUL"):
+        raw.memfd_create("a\0b", 0)
+    fd = raw.memfd_create(b"bytes-name", shm.MemfdFlag.CLOEXEC)
+    try:
+        assert os.readlink(f"/proc/self/fd/{fd}").startswith("/memfd:bytes-name")
+    finally:
+        os.close(fd)
+
+
+def _memfd_or_skip(**arguments: object) -> shm.MemoryFile:
+    try:
+        return rawmmap.map_memfd(4096, **arguments)  # type: ignore[arg-type]
+    except OSError as error:
+        if error.errno in (errno.EINVAL, errno.ENOMEM, errno.ENOSPC, errno.EPERM):
+            pytest.skip(f"this kernel refuses {arguments}: {error}")
+        raise
+
+
+@LINUX_ONLY
+def test_noexec_seal_memfd_is_sealed_against_exec() -> None:
+    with _memfd_or_skip(flags=shm.MemfdFlag.NOEXEC_SEAL) as memory:
+        assert shm.Seal.EXEC in memory.seals()
+        assert os.fstat(memory.fd).st_mode & 0o111 == 0
+
+
+@LINUX_ONLY
+def test_hugetlb_memfd_with_a_size_maps_huge_pages() -> None:
+    huge = 2 << 20
+    try:
+        memory = rawmmap.map_memfd(huge, flags=shm.MemfdFlag.HUGETLB | shm.MemfdFlag.HUGE_2MB)
+    except OSError as error:
+        pytest.skip(f"no 2 MiB huge pages here: {error}")
+    with memory:
+        memory.region[huge - 1] = 7
+        assert memory.region[huge - 1] == 7
+
+
+@pytest.mark.skipif(
+    not shm.HAS_SEALING or "FUTURE_WRITE" not in shm.Seal.__members__,
+    reason="no F_SEAL_FUTURE_WRITE",
+)
+def test_future_write_seal_may_go_under_a_writable_mapping_and_stops_new_ones() -> None:
+    with rawmmap.map_memfd(4096, sealing=True) as memory:
+        try:
+            memory.add_seals(shm.Seal.FUTURE_WRITE)
+        except OSError as error:
+            pytest.skip(f"this kernel refuses F_SEAL_FUTURE_WRITE: {error}")
+        memory.region[0] = 5  # the existing writable mapping still writes
+        with pytest.raises(PermissionError):
+            rawmmap.mmap(
+                4096, rawmmap.Prot.READ | rawmmap.Prot.WRITE, rawmmap.MapFlag.SHARED, memory.fd
+            )
+        with pytest.raises(PermissionError):
+            os.pwrite(memory.fd, b"x", 0)
+        with rawmmap.mmap(4096, rawmmap.Prot.READ, rawmmap.MapFlag.SHARED, memory.fd) as reader:
+            assert reader[0] == 5
