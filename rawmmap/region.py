@@ -220,7 +220,7 @@ def _close_fd(mapping: _Mapping) -> None:
             pass
 
 
-def _after_fork_in_child() -> None:
+def _after_fork_in_child() -> None:  # pragma: no cover - runs in forked children only
     """In a forked child: drop DONTFORK pages, and free locks held by other threads."""
     for mapping in list(_live.values()):
         region = mapping.region()
@@ -725,24 +725,32 @@ class Region(SoleOwner):
         if self._closed:
             raise ValueError("the region is unmapped")
 
-    def _byte_range(self, offset: object, length: object) -> tuple[int, int]:
+    def _byte_range(self, offset: object, length: object, tail: bool = False) -> tuple[int, int]:
         """Convert and check a byte range inside the region; return (start, stop).
 
-        Checked again under the lock (the region may have shrunk since).
+        With ``tail``, the range may reach the end of the last page (the
+        bytes past ``length`` that the mapping has too). Checked again under
+        the lock (the region may have shrunk since).
         """
+        limit = self._mapped_length if tail else self._length
         # An exact int needs no conversion: skip _index (the common case).
         start = offset if type(offset) is int else _index("offset", offset)
         if length is None:
-            stop = self._length
+            stop = limit
         else:
             count = length if type(length) is int else _index("length", length)
             if count < 0:
                 raise ValueError(f"length must not be negative, not {count}")
             stop = start + count
-        if start < 0 or start > self._length or stop > self._length:
+        if start < 0 or start > limit or stop > limit:
             raise IndexError(
                 f"offset={start}, length={stop - start}: range [{start}, {stop}) is outside "
-                f"the region [0, {self._length})"
+                f"the region [0, {limit})"
+                + (
+                    ""
+                    if tail or stop > self._mapped_length
+                    else " (tail=True reaches the last page's end)"
+                )
             )
         return start, stop
 
@@ -761,7 +769,9 @@ class Region(SoleOwner):
         assert mapping is not None  # open regions have one
         return mapping.pages
 
-    def _check_access(self, start: int, stop: int, need: int, action: str) -> None:
+    def _check_access(
+        self, start: int, stop: int, need: int, action: str, tail: bool = False
+    ) -> None:
         """Raise unless the region is open and every page of [start, stop) allows ``need``.
 
         An empty range touches no page: only the open check applies.
@@ -769,10 +779,11 @@ class Region(SoleOwner):
         self._check_open()
         if stop <= start:
             return
-        if stop > self._length:
+        limit = self._mapped_length if tail else self._length
+        if stop > limit:
             # The range was checked before the lock was taken; another
             # thread's mremap may have shrunk the region since.
-            raise IndexError(f"range [{start}, {stop}) is outside the region [0, {self._length})")
+            raise IndexError(f"range [{start}, {stop}) is outside the region [0, {limit})")
         denied = self._pages().first_denied(start, stop, need)
         if denied is None:
             return
@@ -1055,26 +1066,31 @@ class Region(SoleOwner):
                 return -1
             position = begin + overlap
 
-    def read(self, offset: int = 0, length: int | None = None) -> bytes:
+    def read(self, offset: int = 0, length: int | None = None, *, tail: bool = False) -> bytes:
         """Return a copy of ``length`` bytes at ``offset`` (default: to the end).
 
         Args:
             offset: first byte (default 0).
             length: bytes (default: to the end of the region).
+            tail: let the range reach ``mapped_length``, the end of the last
+                page: past the end of a file the kernel fills it with zeros,
+                and stores there never reach the file (mmap(2)).
 
         Raises:
             IndexError: the range is outside the region.
             ProtectionError: a page of the range is not readable.
             ValueError: the region is unmapped.
         """
-        start, stop = self._byte_range(offset, length)
+        if tail is not False:
+            tail = bool(tail)  # __bool__ runs here, before the lock, once
+        start, stop = self._byte_range(offset, length, tail)
         lock = self._lock
         lock.acquire()
         previous = self._busy
         self._busy = "read"
         try:
             if stop > self._fast_read:
-                self._check_access(start, stop, _READ, "read")
+                self._check_access(start, stop, _READ, "read", tail)
             view = self._view
             assert view is not None
             return view[start:stop].tobytes()
@@ -1082,12 +1098,13 @@ class Region(SoleOwner):
             self._busy = previous
             lock.release()
 
-    def write(self, offset: int, data: Buffer) -> int:
+    def write(self, offset: int, data: Buffer, *, tail: bool = False) -> int:
         """Copy ``data`` (any bytes-like object) to ``offset``; return its length.
 
         Args:
             offset: first byte to write.
             data: bytes, bytearray, memoryview or any buffer.
+            tail: let the data reach ``mapped_length`` (see ``read``).
 
         Raises:
             IndexError: the data would run past the end of the region.
@@ -1102,14 +1119,16 @@ class Region(SoleOwner):
         else:
             source = _bytes_view("data", data)
             size = source.nbytes
-        start, stop = self._byte_range(offset, size)
+        if tail is not False:
+            tail = bool(tail)  # __bool__ runs here, before the lock, once
+        start, stop = self._byte_range(offset, size, tail)
         lock = self._lock
         lock.acquire()
         previous = self._busy
         self._busy = "write"
         try:
             if stop > self._fast_write:
-                self._check_access(start, stop, _WRITE, "write")
+                self._check_access(start, stop, _WRITE, "write", tail)
             view = self._view
             assert view is not None
             view[start:stop] = source
@@ -1119,7 +1138,12 @@ class Region(SoleOwner):
         return stop - start
 
     def view(
-        self, offset: int = 0, length: int | None = None, *, readonly: bool | None = None
+        self,
+        offset: int = 0,
+        length: int | None = None,
+        *,
+        readonly: bool | None = None,
+        tail: bool = False,
     ) -> memoryview:
         """Return a zero-copy memoryview (format ``'B'``) of a byte range.
 
@@ -1137,6 +1161,7 @@ class Region(SoleOwner):
             readonly: True for a read-only view; False to require a
                 writable one; None (default) for writable where every page
                 of the range is writable.
+            tail: let the view reach ``mapped_length`` (see ``read``).
 
         Raises:
             IndexError: the range is outside the region.
@@ -1146,16 +1171,17 @@ class Region(SoleOwner):
                 or a page was advised DONTFORK (a forked child would fault
                 on the view).
         """
-        start, stop = self._byte_range(offset, length)
         # bool() may call __bool__: before any check.
+        reach = bool(tail)
+        start, stop = self._byte_range(offset, length, reach)
         wanted = None if readonly is None else bool(readonly)
         previous = self._begin("view")
         try:
-            self._check_access(start, stop, _READ, "view")
+            self._check_access(start, stop, _READ, "view", reach)
             pages = self._pages()
             writable = wanted is not True and pages.first_denied(start, stop, _WRITE) is None
             if wanted is False and not writable:
-                self._check_access(start, stop, _WRITE, "write through a view of")
+                self._check_access(start, stop, _WRITE, "write through a view of", reach)
             if pages.any_flag(start, stop, DONTFORK):
                 raise ValueError(
                     f"cannot view [{start}, {stop}): pages there were advised DONTFORK, and a "

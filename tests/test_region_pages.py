@@ -100,3 +100,47 @@ def test_readonly_view_of_a_writable_region(page: int) -> None:
             assert view.readonly
         with region.view(readonly=False) as view:
             assert not view.readonly
+
+
+def test_the_seeds_example_maps_a_file_whose_second_page_is_partial(tmp_path: Path) -> None:
+    # mmap(NULL, pagesize, PROT_READ, MAP_SHARED, fd, pagesize) over a file of
+    # pagesize + 100 bytes: the second page is the file's last, partial one.
+    page = rawmmap.page_size()
+    path = tmp_path / "seed.bin"
+    path.write_bytes(b"a" * page + b"b" * 100)
+    with open(path, "r+b") as file:
+        with rawmmap.mmap(page, Prot.READ, MapFlag.SHARED, file.fileno(), page) as region:
+            assert region.read(0, 100) == b"b" * 100
+            assert region.read(100, page - 100) == bytes(page - 100)  # the zero-filled rest
+        with rawmmap.map_file(file, page, offset=page, prot=Prot.READ | Prot.WRITE) as region:
+            region.write(100, b"never", tail=False)  # inside length: the page is the file's
+            region.msync()
+    assert path.stat().st_size == page + 100  # stores past the end never grow the file
+    assert path.read_bytes()[page + 100 :] == b""
+
+
+def test_the_tail_past_length_is_reachable_only_when_asked(tmp_path: Path) -> None:
+    page = rawmmap.page_size()
+    path = tmp_path / "short.bin"
+    path.write_bytes(b"c" * 10)
+    with rawmmap.map_file(path, prot=Prot.READ | Prot.WRITE) as region:
+        assert len(region) == 10 and region.mapped_length == page
+        with pytest.raises(IndexError, match="tail=True"):
+            region.read(0, 11)
+        assert region.read(10, tail=True) == bytes(page - 10)
+        region.write(20, b"tail", tail=True)
+        with region.view(0, tail=True) as view:
+            assert view.nbytes == page and bytes(view[20:24]) == b"tail"
+        region.msync()
+    assert path.read_bytes() == b"c" * 10  # the tail never reaches the file
+
+
+def test_a_file_mapping_ending_wholly_past_the_file_says_which_pages(tmp_path: Path) -> None:
+    page = rawmmap.page_size()
+    path = tmp_path / "one.bin"
+    path.write_bytes(b"d" * (page + 1))
+    with open(path, "rb") as file:
+        with pytest.raises(ValueError, match="wholly past the end"):
+            rawmmap.mmap(3 * page, Prot.READ, MapFlag.SHARED, file.fileno())
+        with rawmmap.mmap(2 * page, Prot.READ, MapFlag.SHARED, file.fileno()) as region:
+            assert region[page] == ord("d") and region[page + 1] == 0

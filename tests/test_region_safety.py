@@ -330,8 +330,10 @@ def test_a_finalizer_that_unmaps_during_a_call_is_refused() -> None:
     # while it holds the guard, as the collector would.
     original = region._check_access
 
-    def check_and_collect(start: int, stop: int, need: int, action: str) -> None:
-        original(start, stop, need, action)
+    def check_and_collect(
+        start: int, stop: int, need: int, action: str, tail: bool = False
+    ) -> None:
+        original(start, stop, need, action, tail)
         holder = Dropper()
         del holder
 
@@ -471,8 +473,8 @@ def test_another_thread_waits_for_the_call_in_progress() -> None:
 
         original = region._check_access
 
-        def slow_check(start: int, stop: int, need: int, action: str) -> None:
-            original(start, stop, need, action)
+        def slow_check(start: int, stop: int, need: int, action: str, tail: bool = False) -> None:
+            original(start, stop, need, action, tail)
             entered.set()
             release.wait(5)
 
