@@ -301,15 +301,22 @@ def run_target(target: Target, options: Options) -> Result:
     environment = _environment(target, options.cache)
 
     def run(arguments: Sequence[str]) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*prefix, *arguments],
-            cwd=options.project,
-            env=environment,
-            capture_output=True,
-            text=True,
-            timeout=options.timeout,
-            check=False,
-        )
+        # Output goes through files: under runsc a pipe lost the tail of
+        # pytest's output (the sandbox's stdout pipe is not drained at exit).
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            status = subprocess.run(
+                [*prefix, *arguments],
+                cwd=options.project,
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                timeout=options.timeout,
+                check=False,
+            ).returncode
+            out.seek(0)
+            err.seek(0)
+            return subprocess.CompletedProcess(list(arguments), status, out.read(), err.read())
 
     try:
         about = run(["-c", _ABOUT])
