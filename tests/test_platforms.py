@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
 # tools/ is not on mypy's path (pyproject's mypy_path is stubs/); tools/platforms
 # is checked on its own: cd tools && mypy --strict platforms.
-from platforms import aptsources, results, targets  # type: ignore[import-not-found]
+from platforms import aptsources, kernel, results, targets  # type: ignore[import-not-found]
 from platforms.debian import PrivateApt  # type: ignore[import-not-found]
 from platforms.runner import _wrapper_text  # type: ignore[import-not-found]
 
@@ -165,3 +165,49 @@ def test_result_round_trips_through_json_and_lands_in_the_table() -> None:
     table = results.format_markdown([again])
     assert "| i386 | native 32-bit (i686) | 3.11.2 | 856/0/66 |" in table
     assert "856/0/66 (passed/failed/skipped)" in results.format_line(again)
+
+
+def test_initramfs_is_newc_cpio_with_init_and_trailer(tmp_path: Path) -> None:
+    rootfs = tmp_path / "root"
+    (rootfs / "usr/bin").mkdir(parents=True)
+    (rootfs / "usr/bin/python3.11").write_bytes(b"ELF")
+    (rootfs / "lib64").symlink_to("usr/lib64")
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / "README.md").write_text("readme")
+    busybox = tmp_path / "busybox"
+    busybox.write_bytes(b"bb")
+    archive = tmp_path / "initrd.cpio"
+    kernel.build_initramfs(archive, rootfs, busybox, project, init="#!/bin/sh\n", about="")
+    data = archive.read_bytes()
+    names = []
+    offset = 0
+    while True:
+        header = data[offset : offset + 110]
+        assert header[:6] == b"070701"
+        size, name_size = int(header[54:62], 16), int(header[94:102], 16)
+        name = data[offset + 110 : offset + 110 + name_size - 1].decode()
+        offset += (110 + name_size + 3) // 4 * 4
+        if name == "TRAILER!!!":
+            break
+        names.append((name, data[offset : offset + size]))
+        offset += (size + 3) // 4 * 4
+    contents = dict(names)
+    assert contents["init"] == b"#!/bin/sh\n"
+    assert contents["lib64"] == b"usr/lib64"
+    assert contents["project/README.md"] == b"readme"
+    assert contents["usr/bin/python3.11"] == b"ELF"
+    assert contents["bin/busybox"] == b"bb"
+    assert not any(name.startswith("project/.git") for name in contents)
+
+
+def test_console_steps_are_read_between_markers() -> None:
+    console = (
+        "[    0.1] noise\r\n@@platforms:about:begin@@\r\n3.11.2 x86_64 glibc 2.36\r\n"
+        "@@platforms:about:end 0@@\r\n@@platforms:pytest:begin@@\r\n1 passed in 1s\r\n"
+        "@@platforms:pytest:end 1@@\r\n"
+    )
+    steps = kernel.parse_console(console)
+    assert steps["about"] == ("3.11.2 x86_64 glibc 2.36\n", 0)
+    assert steps["pytest"] == ("1 passed in 1s\n", 1)
+    assert "probe" not in steps

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Sequence
 
+from . import kernel
 from .aptsources import Mirror, find_mirror
 from .debian import PrivateApt, extract, log, make_symlinks_relative, merge_usr
 from .results import Result, format_line, parse_probe, parse_pytest
@@ -287,8 +288,87 @@ _ABOUT = (
 )
 
 
+def run_kernel_target(target: Target, options: Options) -> Result:
+    """Boot ``target``'s kernel with the suite in an initramfs; read the console."""
+    result = Result(target.name, target.description)
+    started = time.monotonic()
+    cache = options.cache
+    try:
+        setup_rootfs(target, cache)
+        base = cache.root / "kernels"
+        kernel_dir = base / target.kernel_suite
+        kernel_dir.mkdir(parents=True, exist_ok=True)
+        with _locked(base / ".lock"):
+            image, version = kernel.vmlinuz(
+                kernel_dir, target.kernel_suite, "linux-image-cloud-amd64", _mirror()
+            )
+            qemu = kernel.qemu_system(cache.root / "qemu-system", _mirror())
+    except (OSError, RuntimeError, subprocess.CalledProcessError) as error:
+        result.problem = f"setup failed: {error}"[:600]
+        return _finish(result, options, {})
+    init = kernel.INIT.format(python=target.python, pytest_args=" ".join(options.pytest_args))
+    with tempfile.TemporaryDirectory(dir=cache.root) as scratch:
+        initrd = Path(scratch) / "initrd.cpio"
+        busybox = cache.root / "qemu-system" / "root" / "bin" / "busybox"
+        kernel.build_initramfs(
+            initrd, cache.rootfs(target), busybox, options.project, init=init, about=_ABOUT
+        )
+        result.setup_seconds = round(time.monotonic() - started, 1)
+        result.how = f"Linux {version}, qemu-system TCG"
+        console = Path(scratch) / "console.log"
+        command = [
+            *qemu,
+            "-accel",
+            "tcg",
+            "-cpu",
+            "max",
+            "-smp",
+            "2",
+            "-m",
+            "3072",
+            "-nodefaults",
+            "-no-reboot",
+            "-display",
+            "none",
+            "-serial",
+            f"file:{console}",
+            "-kernel",
+            str(image),
+            "-initrd",
+            str(initrd),
+            "-append",
+            "console=ttyS0 panic=-1 quiet loglevel=1 rdinit=/init",
+        ]
+        started = time.monotonic()
+        try:
+            subprocess.run(command, capture_output=True, timeout=options.timeout, check=False)
+        except subprocess.TimeoutExpired:
+            result.problem = f"the guest did not power off within {options.timeout:.0f} s"
+        text = console.read_text(encoding="utf-8", errors="replace") if console.exists() else ""
+    elapsed = round(time.monotonic() - started, 1)
+    options.output.mkdir(parents=True, exist_ok=True)
+    (options.output / f"{target.name}.console.txt").write_text(text, encoding="utf-8")
+    steps = kernel.parse_console(text)
+    about = steps.get("about", ("", 1))[0].split()
+    if len(about) >= 2:
+        result.python, result.machine = about[0], about[1]
+    report: Dict[str, object] = {}
+    if "pytest" in steps:
+        output, status = steps["pytest"]
+        (options.output / f"{target.name}.pytest.txt").write_text(output, encoding="utf-8")
+        parse_pytest(result, output, status)
+        result.suite_seconds = elapsed
+    elif not result.problem:
+        result.problem = "no pytest output on the console: " + text.strip()[-300:]
+    if "probe" in steps and options.probe:
+        report = parse_probe(result, steps["probe"][0])
+    return _finish(result, options, report)
+
+
 def run_target(target: Target, options: Options) -> Result:
     """Set ``target`` up, run the suite and the probe, write its report files."""
+    if target.kind == "kernel":
+        return run_kernel_target(target, options)
     result = Result(target.name, target.description)
     started = time.monotonic()
     try:

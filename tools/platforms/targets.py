@@ -9,6 +9,8 @@ Kinds:
   ``-L ROOT``; no chroot, no binfmt_misc).
 - ``gvisor``: a ``loader`` rootfs run inside gVisor (``runsc do``), whose
   Sentry is a second implementation of the Linux system-call API.
+- ``kernel``: the amd64 rootfs in an initramfs, booted with another
+  release's Linux kernel under qemu-system-x86_64 (TCG); see kernel.py.
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ class Target:
     description: str
     ci: bool = False
     extra_packages: Tuple[str, ...] = field(default=())
+    #: For ``kernel`` targets: the Debian release whose cloud kernel boots.
+    kernel_suite: str = ""
 
     @property
     def packages(self) -> List[str]:
@@ -133,6 +137,15 @@ TARGETS: List[Target] = [
         "3.11",
         "gVisor (bookworm runsc), bookworm CPython 3.11 inside it",
         ci=True,
+    ),
+    Target(
+        "linux5.10",
+        "kernel",
+        "amd64",
+        ("bookworm",),
+        "3.11",
+        "Linux 5.10 (bullseye cloud kernel) under qemu-system TCG, bookworm CPython 3.11",
+        kernel_suite="bullseye",
     ),
 ]
 
