@@ -29,6 +29,7 @@ started=$(date +%s)
 status=0
 nice -n 19 "$python" "$project/tools/platforms" \
     ${fresh:+--cache "$fresh"} ${output:+--output "$output"} ci || status=$?
-echo "tools/platforms/ci.sh: $(( $(date +%s) - started )) s from" \
-    "${fresh:+an empty cache}${fresh:-the cache}, exit status $status" >&2
+from="the cache"
+[ -z "$fresh" ] || from="an empty cache"
+echo "tools/platforms/ci.sh: $(( $(date +%s) - started )) s from $from, exit status $status" >&2
 exit "$status"

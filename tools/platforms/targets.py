@@ -147,6 +147,24 @@ TARGETS: List[Target] = [
         "Linux 5.10 (bullseye cloud kernel) under qemu-system TCG, bookworm CPython 3.11",
         kernel_suite="bullseye",
     ),
+    Target(
+        "linux6.1",
+        "kernel",
+        "amd64",
+        ("bookworm",),
+        "3.11",
+        "Linux 6.1 (bookworm cloud kernel) under qemu-system TCG, bookworm CPython 3.11",
+        kernel_suite="bookworm",
+    ),
+    Target(
+        "linux6.12",
+        "kernel",
+        "amd64",
+        ("bookworm",),
+        "3.11",
+        "Linux 6.12 (trixie cloud kernel) under qemu-system TCG, bookworm CPython 3.11",
+        kernel_suite="trixie",
+    ),
 ]
 
 
