@@ -95,6 +95,11 @@ def vmlinuz(directory: Path, suite: str, arch_package: str, mirror: Mirror) -> T
         extract([deb], tree)
         images = sorted((tree / "boot").glob("vmlinuz-*"))
         if not images:
+            # sid splits the image package: the kernel itself is in linux-binary-*.
+            binary = "linux-binary-" + package[len("linux-image-") :]
+            extract([apt.fetch_one(binary, Path(scratch))], tree)
+            images = sorted((tree / "boot").glob("vmlinuz-*"))
+        if not images:
             raise RuntimeError(f"{package} has no /boot/vmlinuz-*")
         shutil.copy(images[-1], directory / images[-1].name)
     shutil.rmtree(apt.directory, ignore_errors=True)

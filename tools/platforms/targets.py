@@ -165,6 +165,15 @@ TARGETS: List[Target] = [
         "Linux 6.12 (trixie cloud kernel) under qemu-system TCG, bookworm CPython 3.11",
         kernel_suite="trixie",
     ),
+    Target(
+        "linux-sid",
+        "kernel",
+        "amd64",
+        ("bookworm",),
+        "3.11",
+        "the newest Debian kernel (sid cloud) under qemu-system TCG, bookworm CPython 3.11",
+        kernel_suite="sid",
+    ),
 ]
 
 
