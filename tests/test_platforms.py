@@ -211,3 +211,12 @@ def test_console_steps_are_read_between_markers() -> None:
     assert steps["about"] == ("3.11.2 x86_64 glibc 2.36\n", 0)
     assert steps["pytest"] == ("1 passed in 1s\n", 1)
     assert "probe" not in steps
+
+
+def test_kernel_images_are_found_in_boot_and_in_sid_modules_directory(tmp_path: Path) -> None:
+    (tmp_path / "boot").mkdir()
+    (tmp_path / "boot/vmlinuz-6.1.0-50-cloud-amd64").write_bytes(b"")
+    (tmp_path / "usr/lib/modules/7.2.13+deb14-cloud-amd64").mkdir(parents=True)
+    (tmp_path / "usr/lib/modules/7.2.13+deb14-cloud-amd64/vmlinuz").write_bytes(b"")
+    versions = [version for version, _ in kernel._images(tmp_path)]
+    assert versions == ["6.1.0-50-cloud-amd64", "7.2.13+deb14-cloud-amd64"]

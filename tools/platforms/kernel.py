@@ -93,18 +93,26 @@ def vmlinuz(directory: Path, suite: str, arch_package: str, mirror: Mirror) -> T
         deb = apt.fetch_one(package, Path(scratch))
         tree = Path(scratch) / "tree"
         extract([deb], tree)
-        images = sorted((tree / "boot").glob("vmlinuz-*"))
-        if not images:
-            # sid splits the image package: the kernel itself is in linux-binary-*.
+        found_images = _images(tree)
+        if not found_images:
+            # sid splits the image package: the kernel is in linux-binary-*,
+            # as /usr/lib/modules/VERSION/vmlinuz.
             binary = "linux-binary-" + package[len("linux-image-") :]
             extract([apt.fetch_one(binary, Path(scratch))], tree)
-            images = sorted((tree / "boot").glob("vmlinuz-*"))
-        if not images:
-            raise RuntimeError(f"{package} has no /boot/vmlinuz-*")
-        shutil.copy(images[-1], directory / images[-1].name)
+            found_images = _images(tree)
+        if not found_images:
+            raise RuntimeError(f"{package} has no /boot/vmlinuz-* nor usr/lib/modules/*/vmlinuz")
+        version, source = found_images[-1]
+        shutil.copy(source, directory / f"vmlinuz-{version}")
     shutil.rmtree(apt.directory, ignore_errors=True)
-    image = directory / images[-1].name
-    return image, image.name[len("vmlinuz-") :]
+    return directory / f"vmlinuz-{version}", version
+
+
+def _images(tree: Path) -> List[Tuple[str, Path]]:
+    """(version, path) of the kernel images in an unpacked package tree."""
+    found = [(path.name[len("vmlinuz-") :], path) for path in (tree / "boot").glob("vmlinuz-*")]
+    found += [(path.parent.name, path) for path in tree.glob("usr/lib/modules/*/vmlinuz")]
+    return sorted(found)
 
 
 def qemu_system(directory: Path, mirror: Mirror) -> List[str]:
