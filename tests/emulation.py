@@ -1,49 +1,67 @@
-"""Tell whether the tests run under qemu-user, and skip what it cannot emulate.
+"""Find, at run time, what this platform does not pass through; skip by it.
 
 qemu-user runs a foreign-architecture program on this kernel by translating
-its system calls. Some calls it does not pass through (it answers madvise(2)
-itself, lacks mlock2(2), and reserves a 32-bit guest's whole address space),
-so a few kernel answers never reach the guest. Tests that need those answers
-use ``skip_under_qemu_user(reason)``, which names qemu in the skip reason
-instead of hiding the gap.
+its system calls, and a sandbox like gVisor answers them with a kernel of
+its own. Some answers then never come from the host kernel: qemu-user 7.2
+answers madvise(2) itself, ignores MAP_FIXED_NOREPLACE and truncates a
+32-bit guest's mmap offset; qemu 10 fixes the last two but still lacks
+mlock2 (glibc 2.41 reports ENOSYS) and reserves a 32-bit guest's whole
+address space. gVisor differs in other ways (mincore reports every page
+resident, an unknown prot bit is accepted, a memfd has a link), and Linux
+5.10 refuses a read-only shared map of a write-sealed memfd. Which of these
+a run has is detected here, at import, by trying the capability itself (a
+few system calls through ctypes, not through rawmmap: the code under test
+must not decide whether it is tested). A test skips only where the
+capability is really missing, and the skip reason says what was observed.
 
-How it is detected, in order:
+``skip_under_qemu_user(REASON)`` (kept under its old name) and
+``is_missing(REASON)`` look up the detector behind each ``*_IS_*`` reason.
 
-1. ``RAWMMAP_UNDER_QEMU=1`` (or ``0``) in the environment; ``tools/crossarch.py``
+Whether the run is under qemu-user at all (``QEMU_USER``) is still told, in
+order, by:
+
+1. ``RAWMMAP_UNDER_QEMU=1`` (or ``0``) in the environment; ``tools/platforms``
    sets it for every run.
 2. The kernel's own architecture, ``/proc/sys/kernel/arch`` (Linux 6.1,
    the ``arch`` sysctl), belongs to another CPU family than the
    interpreter's ``os.uname().machine``, which qemu-user rewrites to the
    guest's. A 32-bit program on its 64-bit kernel (i686 on x86_64, armv7l
    on aarch64) is the same family and runs natively.
-
-Without either, the tests assume a native run.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
+import fcntl
+import mmap
 import os
+import tempfile
+from typing import Callable
 
 import pytest
-
-from rawmmap import raw
 
 __all__ = [
     "FIXED_NOREPLACE_IS_IGNORED",
     "GUEST_SPACE_IS_RESERVED",
     "MADVISE_IS_EMULATED",
+    "MEMFD_HAS_A_LINK",
+    "MINCORE_SAYS_ALL_RESIDENT",
     "MLOCK2_IS_MISSING",
     "OFFSET_IS_TRUNCATED",
     "POINTER_BITS",
     "QEMU_USER",
+    "SEALED_MEMFD_REFUSES_READ_ONLY_SHARED_MAP",
+    "UNKNOWN_PROT_BIT_IS_ACCEPTED",
     "cpu_family",
+    "is_missing",
     "kernel_machine",
     "skip_under_qemu_user",
     "under_qemu_user",
 ]
 
 #: Width of a pointer of this interpreter (32 on i386, armhf, mipsel).
-POINTER_BITS = raw.POINTER_BITS
+POINTER_BITS = 8 * ctypes.sizeof(ctypes.c_void_p)
 
 # Machine-name prefixes of one CPU family; a 64-bit kernel of a family runs
 # the family's 32-bit programs natively.
@@ -91,39 +109,312 @@ def under_qemu_user() -> bool:
 #: True when the tests run under qemu-user.
 QEMU_USER = under_qemu_user()
 
+# ------------------------------------------------------------------ detectors
+#
+# Each returns a sentence saying what was observed when the capability is
+# missing here, or None when it works (or cannot be tried: then the test runs
+# and its own assertion speaks).
+
+_PAGE = mmap.PAGESIZE
+_MAP_FAILED = ctypes.c_void_p(-1).value
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_mmap = _LIBC.mmap
+_mmap.restype = ctypes.c_void_p  # void *mmap(void *, size_t, int, int, int, off_t)
+_mmap.argtypes = [
+    ctypes.c_void_p,
+    ctypes.c_size_t,
+    ctypes.c_int,
+    ctypes.c_int,
+    ctypes.c_int,
+    ctypes.c_long,
+]
+_munmap = _LIBC.munmap
+_munmap.restype = ctypes.c_int  # int munmap(void *, size_t)
+_munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_madvise = _LIBC.madvise
+_madvise.restype = ctypes.c_int  # int madvise(void *, size_t, int)
+_madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_mprotect = _LIBC.mprotect
+_mprotect.restype = ctypes.c_int  # int mprotect(void *, size_t, int)
+_mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_mincore = _LIBC.mincore
+_mincore.restype = ctypes.c_int  # int mincore(void *, size_t, unsigned char *)
+_mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+_msync = _LIBC.msync
+_msync.restype = ctypes.c_int  # int msync(void *, size_t, int)
+_msync.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+_PRIVATE_ANONYMOUS = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+_MS_ASYNC = 1  # MS_ASYNC on every Linux architecture
+_MLOCK_ONFAULT = 1
+_BOGUS_ADVICE = 9999
+_GIB = 1 << 30
+
+
+def _flag(name: str) -> int | None:
+    # The table of the code under test gives the per-arch value (alpha and
+    # the BSDs differ); a missing member means there is nothing to detect.
+    try:
+        from rawmmap.flags import MapFlag
+    except ImportError:  # pragma: no cover - rawmmap always imports in the suite
+        return None
+    member = getattr(MapFlag, name, None)
+    return None if member is None else int(member)
+
+
+def _anonymous(length: int) -> int | None:
+    address = _mmap(None, length, mmap.PROT_READ | mmap.PROT_WRITE, _PRIVATE_ANONYMOUS, -1, 0)
+    return None if address in (None, _MAP_FAILED) else int(address)
+
+
+def _who() -> str:
+    return "qemu-user" if QEMU_USER else "this kernel (or sandbox)"
+
+
+def _detect_madvise_accepts_any_advice() -> str | None:
+    address = _anonymous(_PAGE)
+    if address is None:
+        return None
+    try:
+        if _madvise(address, _PAGE, _BOGUS_ADVICE) != 0:
+            return None
+    finally:
+        _munmap(address, _PAGE)
+    return (
+        f"madvise(2) with the unknown advice {_BOGUS_ADVICE} returned 0 here instead of "
+        f"EINVAL (checked at run time): {_who()} answers madvise itself "
+        "(qemu: linux-user/mmap.c target_madvise), so the kernel's EINVAL never arrives"
+    )
+
+
+def _detect_mlock2_missing() -> str | None:
+    mlock2 = getattr(_LIBC, "mlock2", None)
+    if mlock2 is None:
+        return None
+    mlock2.restype = ctypes.c_int  # int mlock2(const void *, size_t, unsigned int)
+    mlock2.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint]
+    address = _anonymous(_PAGE)
+    if address is None:
+        return None
+    try:
+        ctypes.set_errno(0)
+        if mlock2(address, _PAGE, _MLOCK_ONFAULT) == 0:
+            _LIBC.munlock(ctypes.c_void_p(address), ctypes.c_size_t(_PAGE))
+            return None
+        code = ctypes.get_errno()
+    finally:
+        _munmap(address, _PAGE)
+    if code not in (errno.ENOSYS, errno.EINVAL):
+        return None  # EPERM/ENOMEM/EAGAIN: the call exists, a limit refused it
+    return (
+        f"mlock2(MLOCK_ONFAULT) failed here with {errno.errorcode[code]} (checked at run "
+        f"time): {_who()} has no mlock2 syscall; glibc reports that as ENOSYS (2.41) "
+        "or, emulating it with mlock, as EINVAL for a nonzero flag (2.36)"
+    )
+
+
+def _detect_fixed_noreplace_ignored() -> str | None:
+    noreplace = _flag("FIXED_NOREPLACE")
+    if noreplace is None:
+        return None
+    address = _anonymous(2 * _PAGE)
+    if address is None:
+        return None
+    try:
+        placed = _mmap(address, _PAGE, mmap.PROT_READ, _PRIVATE_ANONYMOUS | noreplace, -1, 0)
+        if placed in (None, _MAP_FAILED):
+            return None  # EEXIST: honoured
+        if placed != address:
+            _munmap(placed, _PAGE)
+    finally:
+        _munmap(address, 2 * _PAGE)
+    return (
+        "mmap(MAP_FIXED_NOREPLACE) over an existing mapping did not fail with EEXIST here "
+        f"(checked at run time): {_who()} takes addr as a hint and maps elsewhere "
+        "(qemu-user 7.2, gVisor)"
+    )
+
+
+def _detect_offset_truncated() -> str | None:
+    if POINTER_BITS != 32:
+        return None
+    marker, decoy = b"above 4 GiB", b"truncated"
+    offset = 5 * _GIB
+    try:
+        with tempfile.TemporaryFile() as file:
+            os.pwrite(file.fileno(), decoy, offset - 4 * _GIB)
+            os.pwrite(file.fileno(), marker, offset)
+            # The stdlib's mmap passes a 64-bit off_t (CPython builds with
+            # _FILE_OFFSET_BITS=64), through the same emulator as rawmmap.
+            with mmap.mmap(file.fileno(), _PAGE, offset=offset, access=mmap.ACCESS_READ) as view:
+                seen = view[: len(marker)]
+    except (OSError, ValueError, OverflowError):
+        return None  # no sparse 5 GiB file here: the test runs and says why
+    if seen == marker:
+        return None
+    return (
+        "a map at a 5 GiB file offset read the bytes at 1 GiB here (checked at run time): "
+        f"{_who()} truncates a 32-bit guest's mmap offset to 32 bits (qemu-user 7.2); "
+        "the above-4-GiB offset is proved on native i386"
+    )
+
+
+def _detect_guest_space_reserved() -> str | None:
+    address = _anonymous(_PAGE)
+    if address is None:
+        return None
+    _munmap(address, _PAGE)
+    if _msync(address, _PAGE, _MS_ASYNC) != 0:
+        return None  # ENOMEM: the hole is a hole
+    return (
+        "msync(2) of a just-unmapped page succeeded here instead of failing with ENOMEM "
+        f"(checked at run time): {_who()} reserves the guest's whole address space "
+        "(qemu-user reserved_va for 32-bit guests), so the hole is still mapped in the host"
+    )
+
+
+def _detect_mincore_says_all_resident() -> str | None:
+    pages = 16
+    address = _anonymous(pages * _PAGE)
+    if address is None:
+        return None
+    vector = ctypes.create_string_buffer(pages)
+    try:
+        if _mincore(address, pages * _PAGE, vector) != 0:
+            return None
+        resident = sum(byte & 1 for byte in vector.raw)
+    finally:
+        _munmap(address, pages * _PAGE)
+    if resident < pages:
+        return None
+    return (
+        f"mincore(2) said all {pages} pages of an untouched anonymous mapping are "
+        f"resident here (checked at run time): {_who()} does not report demand paging "
+        "(gVisor reports every mapped page resident)"
+    )
+
+
+def _detect_unknown_prot_bit_accepted() -> str | None:
+    address = _anonymous(_PAGE)
+    if address is None:
+        return None
+    try:
+        accepted = _mprotect(address, _PAGE, mmap.PROT_READ | mmap.PROT_WRITE | 0x1000) == 0
+    finally:
+        _munmap(address, _PAGE)
+    if not accepted:
+        return None
+    return (
+        "mprotect(2) with the unknown protection bit 0x1000 returned 0 here instead of "
+        f"EINVAL (checked at run time): {_who()} ignores unknown bits (gVisor)"
+    )
+
+
+def _memfd(flags: int) -> int | None:
+    create = getattr(os, "memfd_create", None)
+    if create is None:
+        return None
+    try:
+        fd: int = create("rawmmap-emulation-check", flags)
+    except OSError:
+        return None
+    return fd
+
+
+def _detect_memfd_has_a_link() -> str | None:
+    fd = _memfd(0)
+    if fd is None:
+        return None
+    try:
+        links = os.fstat(fd).st_nlink
+    finally:
+        os.close(fd)
+    if links == 0:
+        return None
+    return (
+        f"fstat(2) of a memfd says st_nlink == {links} here (checked at run time): "
+        f"{_who()} counts a link to a file no directory holds (gVisor; Linux says 0)"
+    )
+
+
+def _detect_sealed_memfd_refuses_read_only_shared_map() -> str | None:
+    seals = getattr(fcntl, "F_ADD_SEALS", None)
+    fd = _memfd(getattr(os, "MFD_ALLOW_SEALING", 2))
+    if fd is None or seals is None:
+        return None
+    try:
+        os.ftruncate(fd, _PAGE)
+        fcntl.fcntl(fd, seals, fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW)
+        with mmap.mmap(fd, _PAGE, mmap.MAP_SHARED, mmap.PROT_READ):
+            return None
+    except PermissionError:
+        pass
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return (
+        "a read-only MAP_SHARED map of a memfd with F_SEAL_WRITE failed with EPERM here "
+        f"(checked at run time): {_who()} refuses it (Linux 5.10 and gVisor; "
+        "Linux 6.1 and later allow reading)"
+    )
+
+
+#: Skip reasons; each is replaced below by what was observed, where it was.
+MADVISE_IS_EMULATED = "madvise(2) with an unknown advice returns 0 instead of EINVAL"
+MLOCK2_IS_MISSING = "mlock2(2) is missing (ENOSYS, or EINVAL from glibc's fallback)"
+FIXED_NOREPLACE_IS_IGNORED = "MAP_FIXED_NOREPLACE is taken as a hint, not refused with EEXIST"
+OFFSET_IS_TRUNCATED = "a 32-bit guest's mmap offset above 4 GiB is truncated to 32 bits"
+GUEST_SPACE_IS_RESERVED = "an unmapped range is still mapped (msync/mprotect give no ENOMEM)"
+MINCORE_SAYS_ALL_RESIDENT = "mincore(2) reports untouched pages resident"
+UNKNOWN_PROT_BIT_IS_ACCEPTED = "mprotect(2) accepts an unknown protection bit"
+MEMFD_HAS_A_LINK = "a memfd has st_nlink != 0"
+SEALED_MEMFD_REFUSES_READ_ONLY_SHARED_MAP = (
+    "a read-only shared map of a write-sealed memfd is refused with EPERM"
+)
+
+_DETECTORS: dict[str, Callable[[], str | None]] = {
+    "MADVISE_IS_EMULATED": _detect_madvise_accepts_any_advice,
+    "MLOCK2_IS_MISSING": _detect_mlock2_missing,
+    "FIXED_NOREPLACE_IS_IGNORED": _detect_fixed_noreplace_ignored,
+    "OFFSET_IS_TRUNCATED": _detect_offset_truncated,
+    "GUEST_SPACE_IS_RESERVED": _detect_guest_space_reserved,
+    "MINCORE_SAYS_ALL_RESIDENT": _detect_mincore_says_all_resident,
+    "UNKNOWN_PROT_BIT_IS_ACCEPTED": _detect_unknown_prot_bit_accepted,
+    "MEMFD_HAS_A_LINK": _detect_memfd_has_a_link,
+    "SEALED_MEMFD_REFUSES_READ_ONLY_SHARED_MAP": _detect_sealed_memfd_refuses_read_only_shared_map,
+}
+
+#: Reason -> True when the capability it names is missing here.
+_MISSING: dict[str, bool] = {}
+
+
+def _observe() -> None:
+    namespace = globals()
+    for name, detector in _DETECTORS.items():
+        observed = detector()
+        if observed is not None:
+            namespace[name] = observed
+        _MISSING[namespace[name]] = observed is not None
+
+
+_observe()
+
+
+def is_missing(reason: str) -> bool:
+    """Tell whether the capability behind one of the ``*_IS_*`` reasons is missing here.
+
+    Raises:
+        KeyError: ``reason`` is not one of this module's reasons.
+    """
+    return _MISSING[reason]
+
 
 def skip_under_qemu_user(reason: str, *, pointer_bits: int | None = None) -> pytest.MarkDecorator:
-    """Skip a test under qemu-user, saying what qemu does not emulate.
+    """Skip a test where the capability behind ``reason`` was detected missing.
 
     Args:
-        reason: what qemu-user does instead of passing the call through.
-        pointer_bits: skip only for guests of this pointer width (32: the
-            gap concerns 32-bit guests alone).
+        reason: one of this module's ``*_IS_*`` reasons.
+        pointer_bits: skip only for interpreters of this pointer width.
     """
-    applies = QEMU_USER and (pointer_bits is None or pointer_bits == POINTER_BITS)
+    applies = is_missing(reason) and (pointer_bits is None or pointer_bits == POINTER_BITS)
     return pytest.mark.skipif(applies, reason=reason)
-
-
-#: Skip reasons for what qemu-user 7.2 (Debian bookworm) does not pass through.
-#: Each names the qemu source that answers the call instead of the kernel.
-MADVISE_IS_EMULATED = (
-    "qemu-user 7.2 answers madvise(2) itself and returns 0 for any advice "
-    "(linux-user/mmap.c target_madvise), so the kernel's EINVAL never reaches the guest"
-)
-MLOCK2_IS_MISSING = (
-    "qemu-user 7.2 does not implement the mlock2 syscall (ENOSYS), which glibc "
-    "reports as EINVAL for a nonzero flag such as MLOCK_ONFAULT"
-)
-FIXED_NOREPLACE_IS_IGNORED = (
-    "qemu-user 7.2 does not pass MAP_FIXED_NOREPLACE to the kernel: it takes addr "
-    "as a hint and places the mapping elsewhere instead of failing with EEXIST"
-)
-OFFSET_IS_TRUNCATED = (
-    "qemu-user 7.2 truncates a 32-bit guest's mmap offset to 32 bits (a map at "
-    "5 GiB reads the bytes at 1 GiB); the above-4-GiB offset is proved on native i386"
-)
-GUEST_SPACE_IS_RESERVED = (
-    "qemu-user reserves a 32-bit guest's whole address space in the host "
-    "(reserved_va), so an unmapped guest range is still mapped and msync/mprotect "
-    "on it succeed instead of failing with ENOMEM"
-)

@@ -19,7 +19,7 @@ from .emulation import (
     MADVISE_IS_EMULATED,
     MLOCK2_IS_MISSING,
     OFFSET_IS_TRUNCATED,
-    QEMU_USER,
+    is_missing,
     skip_under_qemu_user,
 )
 
@@ -102,7 +102,7 @@ def test_tail_of_last_page_reads_zero_and_never_reaches_the_file(tmp_path: Path,
 
 
 def test_offset_above_4_gib_maps_the_right_bytes(tmp_path: Path, page: int) -> None:
-    if QEMU_USER and raw.POINTER_BITS == 32:
+    if is_missing(OFFSET_IS_TRUNCATED):
         pytest.skip(OFFSET_IS_TRUNCATED)
     offset = (5 << 30) + page
     path = tmp_path / "sparse"

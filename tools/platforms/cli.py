@@ -1,0 +1,123 @@
+"""The command line: ``python3 tools/platforms {list,run,all,ci} ...``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from .results import Result, format_line, format_markdown
+from .runner import Cache, Options, default_cache, run_target
+from .targets import TARGETS, Target, ci_targets, get_target
+
+__all__ = ["main"]
+
+PROJECT = Path(__file__).resolve().parent.parent.parent
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tools/platforms",
+        description="Set up rawmmap's test platforms from Debian packages (cached) and run "
+        "the suite and the probe on each. Needs root on a Debian or Ubuntu host.",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="cache directory (default: $RAWMMAP_PLATFORMS_CACHE, else "
+        "/var/cache/rawmmap-platforms as root, else $XDG_CACHE_HOME)",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=None, help="where reports go (default: CACHE/results)"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands.add_parser("list", help="list the targets")
+    run = commands.add_parser("run", help="run some targets")
+    run.add_argument("targets", nargs="+", metavar="TARGET")
+    for name, text in (("all", "run every target"), ("ci", "run the CI subset")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument(
+            "--markdown",
+            type=Path,
+            default=None,
+            help="results table file (default: OUTPUT/results.md)",
+        )
+    for sub in commands.choices.values():
+        if sub.prog.endswith("list"):
+            continue
+        sub.add_argument("--no-probe", action="store_true", help="run the suite only")
+        sub.add_argument(
+            "--pytest-args", default="tests", help='what pytest gets (default: "tests")'
+        )
+        sub.add_argument(
+            "--timeout", type=float, default=3600.0, help="seconds per command (default 3600)"
+        )
+    return parser
+
+
+def _list() -> str:
+    width = max(len(target.name) for target in TARGETS)
+    return "\n".join(
+        f"{target.name:<{width}}  {target.kind:<6}  {'ci ' if target.ci else '   '}"
+        f"{target.description}"
+        for target in TARGETS
+    )
+
+
+def _run(targets: Sequence[Target], options: Options) -> list[Result]:
+    results = []
+    for target in targets:
+        results.append(run_target(target, options))
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; 0 when every suite passed, 1 when one failed, 2 on misuse."""
+    parser = _parser()
+    arguments = parser.parse_args(argv)
+    if arguments.command == "list":
+        print(_list())
+        return 0
+    cache = Cache((arguments.cache or default_cache()).resolve())
+    output = (arguments.output or cache.root / "results").resolve()
+    try:
+        if arguments.command == "run":
+            targets = [get_target(name) for name in arguments.targets]
+        elif arguments.command == "ci":
+            targets = ci_targets()
+        else:
+            targets = list(TARGETS)
+    except KeyError as error:
+        parser.error(str(error.args[0]))
+    options = Options(
+        project=PROJECT,
+        cache=cache,
+        output=output,
+        pytest_args=arguments.pytest_args.split(),
+        probe=not arguments.no_probe,
+        timeout=arguments.timeout,
+    )
+    started = time.monotonic()
+    results = _run(targets, options)
+    total = time.monotonic() - started
+    for result in results:
+        print(format_line(result))
+    if arguments.command in ("all", "ci"):
+        table = format_markdown(results)
+        destination = arguments.markdown or output / "results.md"
+        destination.write_text(table + f"\nTotal: {total:.0f} s\n", encoding="utf-8")
+        (output / "results.json").write_text(
+            json.dumps([result.to_json() for result in results], indent=2) + "\n",
+            encoding="utf-8",
+        )
+        print(table)
+    print(f"total {total:.0f} s; reports in {output}")
+    return 1 if any(result.failed for result in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
