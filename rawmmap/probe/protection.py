@@ -202,6 +202,10 @@ def check_mprotect_splits_area(context: ProbeContext) -> Outcome:
     (Documentation/filesystems/proc.rst, "The /proc/PID/maps file").
     """
     expected = "1 area, then 3 (rw-p r--p rw-p), then 1 again"
+    if context.platform.emulation == "qemu-user":
+        # qemu-user 10 answers /proc/self/maps from its own page table and
+        # keeps the split areas apart (seen on s390x): not the kernel's answer.
+        raise CheckSkipped("qemu-user writes /proc/self/maps itself", expected)
     with mapping(3 * PAGE, READ_WRITE, PRIVATE_ANONYMOUS) as address:
         end = address + 3 * PAGE
         before = maps_lines(address, end)
