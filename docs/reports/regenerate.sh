@@ -2,7 +2,7 @@
 # Build docs/probe-matrix.md and docs/probe-matrix.html from the reports in
 # docs/reports/ (run from the project root). The reports themselves come from
 #   python3 -m rawmmap probe --json docs/reports/NAME.json
-#   ../shared/crossarch/run.sh ARCH -m rawmmap probe --json docs/reports/NAME.json
+#   python3 tools/platforms run TARGET   (then copy CACHE/results/TARGET.probe.json here)
 # Exit status 1 of --matrix (a check differs between kernels) is not an error here.
 set -u
 cd "$(dirname "$0")/../.." || exit 2

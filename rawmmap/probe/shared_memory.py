@@ -71,7 +71,7 @@ def check_shm_open_names(context: ProbeContext) -> Outcome:
     PATH_MAX" (glibc); musl refuses a component over NAME_MAX.
     """
     # musl checks NAME_MAX (ENAMETOOLONG, as POSIX). glibc's answer changed:
-    # 2.36 says EINVAL for a long component (as the Linux page says), 2.42
+    # 2.36 says EINVAL for a long component (as the Linux page says), 2.43
     # ENAMETOOLONG (both seen from this project's platform runs); either is
     # glibc's documented behaviour.
     create = os.O_RDWR | os.O_CREAT | os.O_EXCL
