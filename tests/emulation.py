@@ -41,6 +41,8 @@ from typing import Callable
 
 import pytest
 
+from rawmmap.probe.machine import cpu_family
+
 __all__ = [
     "FIXED_NOREPLACE_IS_IGNORED",
     "GUEST_SPACE_IS_RESERVED",
@@ -62,28 +64,6 @@ __all__ = [
 
 #: Width of a pointer of this interpreter (32 on i386, armhf, mipsel).
 POINTER_BITS = 8 * ctypes.sizeof(ctypes.c_void_p)
-
-# Machine-name prefixes of one CPU family; a 64-bit kernel of a family runs
-# the family's 32-bit programs natively.
-_FAMILIES = (
-    ("x86", ("x86_64", "amd64", "i386", "i486", "i586", "i686", "x86")),
-    ("arm", ("aarch64", "arm64", "arm")),
-    ("powerpc", ("ppc", "powerpc")),
-    ("s390", ("s390",)),
-    ("mips", ("mips",)),
-    ("riscv", ("riscv",)),
-    ("sparc", ("sparc",)),
-    ("loongarch", ("loongarch",)),
-)
-
-
-def cpu_family(machine: str) -> str:
-    """Return the CPU family of a ``uname -m`` string (the string itself if unknown)."""
-    machine = machine.lower()
-    for family, prefixes in _FAMILIES:
-        if machine.startswith(prefixes):
-            return family
-    return machine
 
 
 def kernel_machine() -> str | None:
