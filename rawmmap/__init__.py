@@ -19,7 +19,16 @@ from rawmmap.region import ProtectionError, Region, map_anonymous, map_file, mma
 # cost more than the rest of ``import rawmmap`` (see docs/README-bench.md).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from rawmmap.flags import Advice, MapFlag, MlockAllFlag, MlockFlag, Prot, RemapFlag, SyncFlag
+    from rawmmap.flags import (
+        Advice,
+        MapFlag,
+        MlockAllFlag,
+        MlockFlag,
+        Prot,
+        RemapFlag,
+        SyncFlag,
+        huge_page_flag,
+    )
     from rawmmap.shm import MemoryFile, Seal, map_memfd, map_shared_memory, shm_open, shm_unlink
 
 _LAZY = {
@@ -30,6 +39,7 @@ _LAZY = {
     "Prot": "rawmmap.flags",
     "RemapFlag": "rawmmap.flags",
     "SyncFlag": "rawmmap.flags",
+    "huge_page_flag": "rawmmap.flags",
     "MemoryFile": "rawmmap.shm",
     "Seal": "rawmmap.shm",
     "map_memfd": "rawmmap.shm",
@@ -52,6 +62,7 @@ __all__ = [
     "RemapFlag",
     "Seal",
     "SyncFlag",
+    "huge_page_flag",
     "map_anonymous",
     "map_file",
     "map_memfd",

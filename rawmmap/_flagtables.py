@@ -8,8 +8,8 @@ not as enums, lets the tests build and check the table of every platform
 on this one machine.
 
 A table holds every constant its headers define for these calls, except
-masks and field encodings (``MAP_TYPE``, ``MAP_HUGE_*``, FreeBSD's
-``MAP_ALIGNED(n)``), function-like macros (FreeBSD's ``PROT_MAX``),
+masks and field encodings (``MAP_TYPE``, ``MAP_HUGE_SHIFT`` and
+``MAP_HUGE_MASK``, FreeBSD's ``MAP_ALIGNED(n)``), function-like macros (FreeBSD's ``PROT_MAX``),
 ``MAP_FAILED``, names reserved as placeholders (``MAP_RESERVED*``,
 ``_MAP_*``) and obsolete aliases (``MAP_COPY``, PA-RISC's zero-valued
 ``MAP_VARIABLE``). ``MAP_32BIT`` is stored as ``BIT32``.
@@ -179,6 +179,29 @@ _COMMON_ADVICE = {
     "GUARD_REMOVE": 103,
 }
 
+# The huge page sizes of MAP_HUGETLB: log2 of the size in the six bits from
+# MAP_HUGE_SHIFT (26) up (include/uapi/linux/mman.h, values from
+# include/uapi/asm-generic/hugetlb_encode.h; every architecture includes
+# both, and mmap(2) documents the encoding). Each value is a field, not a
+# single bit: HUGE_2MB is 21 << 26.
+HUGE_SHIFT = 26
+HUGE_MASK = 0x3F
+_LINUX_HUGE_SIZES = {
+    "HUGE_16KB": 14 << HUGE_SHIFT,
+    "HUGE_64KB": 16 << HUGE_SHIFT,
+    "HUGE_512KB": 19 << HUGE_SHIFT,
+    "HUGE_1MB": 20 << HUGE_SHIFT,
+    "HUGE_2MB": 21 << HUGE_SHIFT,
+    "HUGE_8MB": 23 << HUGE_SHIFT,
+    "HUGE_16MB": 24 << HUGE_SHIFT,
+    "HUGE_32MB": 25 << HUGE_SHIFT,
+    "HUGE_256MB": 28 << HUGE_SHIFT,
+    "HUGE_512MB": 29 << HUGE_SHIFT,
+    "HUGE_1GB": 30 << HUGE_SHIFT,
+    "HUGE_2GB": 31 << HUGE_SHIFT,
+    "HUGE_16GB": 34 << HUGE_SHIFT,
+}
+
 # From include/uapi/linux/mman.h, which every architecture includes.
 _LINUX_MAP_COMMON = {
     "FILE": 0,
@@ -186,6 +209,7 @@ _LINUX_MAP_COMMON = {
     "PRIVATE": 0x02,
     "SHARED_VALIDATE": 0x03,
     "DROPPABLE": 0x08,
+    **_LINUX_HUGE_SIZES,
 }
 
 # arch/mips/include/uapi/asm/mman.h: a complete header of its own (IRIX
@@ -443,6 +467,8 @@ def _merge(base: Table, extra: Table) -> Table:
         merged.setdefault(name, {}).update(values)
     return merged
 
+
+_LINUX_GENERIC["MapFlag"].update(_LINUX_HUGE_SIZES)
 
 _LINUX_TABLES: dict[str, Table] = {
     "generic": _LINUX_GENERIC,

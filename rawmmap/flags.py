@@ -35,6 +35,7 @@ __all__ = [
     "RemapFlag",
     "SyncFlag",
     "describe",
+    "huge_page_flag",
     "known_bits",
 ]
 
@@ -139,6 +140,45 @@ class MapFlag(enum.IntFlag):
     if "HUGETLB" in _MAP:
         #: Use huge pages (Linux): length must be a huge-page multiple.
         HUGETLB = _MAP["HUGETLB"]
+    if "HUGE_16KB" in _MAP:
+        #: With HUGETLB: 16 KiB pages (a size field, not one bit; Linux 3.8).
+        HUGE_16KB = _MAP["HUGE_16KB"]
+    if "HUGE_64KB" in _MAP:
+        #: With HUGETLB: 64 KiB pages (a size field, not one bit; Linux 3.8).
+        HUGE_64KB = _MAP["HUGE_64KB"]
+    if "HUGE_512KB" in _MAP:
+        #: With HUGETLB: 512 KiB pages (a size field, not one bit; Linux 3.8).
+        HUGE_512KB = _MAP["HUGE_512KB"]
+    if "HUGE_1MB" in _MAP:
+        #: With HUGETLB: 1 MiB pages (a size field, not one bit; Linux 3.8).
+        HUGE_1MB = _MAP["HUGE_1MB"]
+    if "HUGE_2MB" in _MAP:
+        #: With HUGETLB: 2 MiB pages (a size field, not one bit; Linux 3.8).
+        HUGE_2MB = _MAP["HUGE_2MB"]
+    if "HUGE_8MB" in _MAP:
+        #: With HUGETLB: 8 MiB pages (a size field, not one bit; Linux 3.8).
+        HUGE_8MB = _MAP["HUGE_8MB"]
+    if "HUGE_16MB" in _MAP:
+        #: With HUGETLB: 16 MiB pages (a size field, not one bit; Linux 3.8).
+        HUGE_16MB = _MAP["HUGE_16MB"]
+    if "HUGE_32MB" in _MAP:
+        #: With HUGETLB: 32 MiB pages (a size field, not one bit; Linux 3.8).
+        HUGE_32MB = _MAP["HUGE_32MB"]
+    if "HUGE_256MB" in _MAP:
+        #: With HUGETLB: 256 MiB pages (a size field, not one bit; Linux 3.8).
+        HUGE_256MB = _MAP["HUGE_256MB"]
+    if "HUGE_512MB" in _MAP:
+        #: With HUGETLB: 512 MiB pages (a size field, not one bit; Linux 3.8).
+        HUGE_512MB = _MAP["HUGE_512MB"]
+    if "HUGE_1GB" in _MAP:
+        #: With HUGETLB: 1 GiB pages (a size field, not one bit; Linux 3.8).
+        HUGE_1GB = _MAP["HUGE_1GB"]
+    if "HUGE_2GB" in _MAP:
+        #: With HUGETLB: 2 GiB pages (a size field, not one bit; Linux 3.8).
+        HUGE_2GB = _MAP["HUGE_2GB"]
+    if "HUGE_16GB" in _MAP:
+        #: With HUGETLB: 16 GiB pages (a size field, not one bit; Linux 3.8).
+        HUGE_16GB = _MAP["HUGE_16GB"]
     if "SYNC" in _MAP:
         #: Synchronous page faults for DAX files; needs SHARED_VALIDATE.
         SYNC = _MAP["SYNC"]
@@ -390,6 +430,31 @@ def known_bits(flag_type: type[enum.IntFlag]) -> int:
     return _flagtables.bits(flag_type.__name__)
 
 
+_HUGE_FIELD = _flagtables.HUGE_MASK << _flagtables.HUGE_SHIFT
+
+
+def huge_page_flag(size: int) -> int:
+    """Return the MAP_HUGETLB (or MFD_HUGETLB) size field for pages of ``size`` bytes.
+
+    Linux encodes the huge page size in six bits from bit 26 as its base-2
+    logarithm (mmap(2), include/uapi/asm-generic/hugetlb_encode.h), so any
+    size the hardware has can be asked for, named member or not:
+    ``huge_page_flag(2 << 20) == MapFlag.HUGE_2MB``. OR it with HUGETLB.
+
+    Raises:
+        TypeError: ``size`` is not an integer.
+        ValueError: ``size`` is not a power of two that fits the field.
+    """
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise TypeError(f"size must be an int, not {type(size).__name__}")
+    if size <= 0 or size & (size - 1):
+        raise ValueError(f"a huge page size is a power of two, not {size}")
+    shift = size.bit_length() - 1
+    if shift > _flagtables.HUGE_MASK:
+        raise ValueError(f"size={size} does not fit the six-bit huge page field")
+    return shift << _flagtables.HUGE_SHIFT
+
+
 def describe(flag_type: type[enum.Enum], value: int) -> str:
     """Spell ``value`` with the member names of ``flag_type``: ``"READ|WRITE"``.
 
@@ -404,7 +469,17 @@ def describe(flag_type: type[enum.Enum], value: int) -> str:
         return str(value)
     names = []
     rest = value
+    # With HUGETLB, the six bits from 26 up are the huge page size (log2),
+    # not flags; without it, bit 26 is MAP_UNINITIALIZED.
+    field = _HUGE_FIELD if value & members.get("HUGETLB", 0) else 0
+    if value & field:
+        size = value & field
+        named = [name for name, number in members.items() if number == size]
+        names.append(named[0] if named else f"HUGE_{1 << (size >> _flagtables.HUGE_SHIFT)}B")
+        rest &= ~field
     for name, bits in members.items():
+        if bits & field:
+            continue
         if bits and bits & (bits - 1) == 0 and value & bits and rest & bits:
             names.append(name)
             rest &= ~bits

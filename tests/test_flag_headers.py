@@ -47,7 +47,7 @@ _RENAMED = {"BIT32": "32BIT"}
 # masks and encodings, MAP_FAILED, placeholders, obsolete zero or alias
 # names, function-like macros, and the kernel-only MAP_32BIT_MAX_ADDR.
 _LEFT_OUT = re.compile(
-    r"MAP_(TYPE|FAILED|HUGE_\w+|VARIABLE|COPY|RESERVED\w*|ALIGNED|ALIGNMENT_\w+"
+    r"MAP_(TYPE|FAILED|HUGE_SHIFT|HUGE_MASK|VARIABLE|COPY|RESERVED\w*|ALIGNED|ALIGNMENT_\w+"
     r"|32BIT_MAX_ADDR)|PROT_(MAX\w*|EXTRACT)"
 )
 

@@ -317,9 +317,47 @@ def test_flag_values_are_single_bits_except_shared_validate(platform: tuple[str,
         for enum_name, values in table.items()
         if enum_name != "Advice"
         for name, value in values.items()
-        if value & (value - 1)
+        if value & (value - 1) and not name.startswith("HUGE_")
     }
     assert multi_bit <= {"MapFlag.SHARED_VALIDATE"}
+
+
+_UNITS = {"KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}
+
+
+@pytest.mark.parametrize("platform", PLATFORMS, ids=_platform_id)
+def test_huge_page_sizes_are_log2_fields_above_bit_26(platform: tuple[str, str]) -> None:
+    sizes = {
+        name: value
+        for name, value in _flagtables.table_for(*platform).get("MapFlag", {}).items()
+        if name.startswith("HUGE_")
+    }
+    assert bool(sizes) == platform[0].startswith("linux")
+    for name, value in sizes.items():
+        size = int(name[5:-2]) * _UNITS[name[-2:]]
+        assert value == (size.bit_length() - 1) << 26 == flags.huge_page_flag(size), name
+        assert value & ~(_flagtables.HUGE_MASK << _flagtables.HUGE_SHIFT) == 0, name
+
+
+@pytest.mark.parametrize("size", [0, -1, 3, 3 << 20, 1 << 64])
+def test_huge_page_flag_refuses_what_the_field_cannot_say(size: int) -> None:
+    with pytest.raises(ValueError, match="huge page"):
+        flags.huge_page_flag(size)
+
+
+@pytest.mark.parametrize("size", [2.0, True, "2M", None])
+def test_huge_page_flag_wants_an_int(size: object) -> None:
+    with pytest.raises(TypeError):
+        flags.huge_page_flag(size)  # type: ignore[arg-type]
+
+
+def test_huge_page_sizes_are_spelt_only_with_hugetlb() -> None:
+    if not hasattr(flags.MapFlag, "HUGE_2MB"):
+        pytest.skip("no huge page size flags here")
+    hugetlb = flags.MapFlag.HUGETLB
+    assert flags.describe(flags.MapFlag, hugetlb | flags.MapFlag.HUGE_2MB) == "HUGE_2MB|HUGETLB"
+    assert flags.describe(flags.MapFlag, hugetlb | (17 << 26)) == "HUGE_131072B|HUGETLB"
+    assert "HUGE" not in flags.describe(flags.MapFlag, 1 << 26)
 
 
 @pytest.mark.parametrize("platform", PLATFORMS, ids=_platform_id)
