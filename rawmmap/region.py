@@ -43,7 +43,7 @@ from rawmmap._pagemap import DONTFORK, PROT_MASK, PageMap
 # docs/README-bench.md). The enums are imported where a method returns one.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Callable, NoReturn, TypeVar, Union, overload
+    from typing import Callable, Literal, NoReturn, TypeVar, Union, overload
 
     _T = TypeVar("_T")
 
@@ -98,10 +98,21 @@ _SHARED = _MAP_TABLE["SHARED"]
 _PRIVATE = _MAP_TABLE["PRIVATE"]
 _FIXED = _MAP_TABLE["FIXED"]
 _FIXED_NOREPLACE = _MAP_TABLE.get("FIXED_NOREPLACE", 0)
+_HUGETLB = _MAP_TABLE.get("HUGETLB", 0)
+#: The bits of the huge page size field that are no flag of their own (bit
+#: 26 is also MAP_UNINITIALIZED).
+_HUGE_SIZE_BITS = (
+    (_flagtables.HUGE_MASK << _flagtables.HUGE_SHIFT) & ~(1 << _flagtables.HUGE_SHIFT)
+    if _HUGETLB
+    else 0
+)
+_INT_MAX = (1 << 31) - 1
 _MS_SYNC = _SYNC_TABLE["SYNC"]
 _MS_ASYNC = _SYNC_TABLE["ASYNC"]
 _MLOCK_ONFAULT = _TABLE.get("MlockFlag", {}).get("ONFAULT", 0)
 _MREMAP_MAYMOVE = _TABLE.get("RemapFlag", {}).get("MAYMOVE", 0)
+_MREMAP_FIXED = _TABLE.get("RemapFlag", {}).get("FIXED", 0)
+_MREMAP_DONTUNMAP = _TABLE.get("RemapFlag", {}).get("DONTUNMAP", 0)
 #: madvise codes that change what an access does: Region refuses them.
 _REFUSED_ADVICE = {
     _ADVICE_TABLE[name]: name
@@ -298,8 +309,46 @@ def _slice_span(index: slice, length: int) -> tuple[int, int, int]:
     return min(first, last), max(first, last) + 1, touched.step
 
 
-def _round_up(value: int) -> int:
-    return (value + _PAGE_SIZE - 1) // _PAGE_SIZE * _PAGE_SIZE
+def _round_up(value: int, granule: int = _PAGE_SIZE) -> int:
+    return (value + granule - 1) // granule * granule
+
+
+def _kernel_page_size(address: int, flags: int) -> int:
+    """Return the size of the pages that back the mapping at ``address``.
+
+    A MAP_HUGETLB mapping, or one of a hugetlbfs file (a MFD_HUGETLB memfd
+    too), is made of huge pages: the kernel rounds its length up to one,
+    and munmap, mprotect and mremap want huge-page multiples (mmap(2),
+    Documentation/admin-guide/mm/hugetlbpage.rst). /proc/self/smaps says
+    which size the kernel used (KernelPageSize); without it, the size field
+    of the flags, then the default huge page size, are the answer.
+    """
+    try:
+        with open("/proc/self/smaps", "rb") as smaps:
+            inside = False
+            for line in smaps:
+                if line[:1] in b"0123456789abcdef" and b"-" in line.split(b" ", 1)[0]:
+                    low, high = line.split(b" ", 1)[0].split(b"-")
+                    inside = int(low, 16) <= address < int(high, 16)
+                elif inside and line.startswith(b"KernelPageSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):  # pragma: no cover - no /proc (gVisor has it)
+        pass
+    if not flags & _HUGETLB:  # pragma: no cover - no /proc
+        return _PAGE_SIZE
+    shift = flags >> _flagtables.HUGE_SHIFT & _flagtables.HUGE_MASK  # pragma: no cover
+    return 1 << shift if shift else _default_huge_page_size()  # pragma: no cover
+
+
+def _default_huge_page_size() -> int:  # pragma: no cover - only without /proc/self/smaps
+    try:
+        with open("/proc/meminfo", "rb") as meminfo:
+            for line in meminfo:
+                if line.startswith(b"Hugepagesize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return _PAGE_SIZE
 
 
 def _fd_of(file: object) -> int:
@@ -384,14 +433,36 @@ def _check_file_end(end: int, size: int | None, what: str) -> None:
         )
 
 
+def _check_map_flags(flags: int) -> int:
+    """Check mmap(2) flags for a Region; return them as the C int mmap takes."""
+    if flags & ~_MAP_BITS or flags < 0:
+        raise ValueError(f"flags={flags:#x} has bits that are not MapFlag flags here")
+    if flags & _HUGE_SIZE_BITS and not flags & _HUGETLB:
+        raise ValueError(
+            f"flags={flags:#x} has huge page size bits (MapFlag.HUGE_*) without MapFlag.HUGETLB"
+        )
+    if flags > _INT_MAX:
+        # HUGE_16GB sets bit 31: C converts the unsigned constant to the int
+        # that mmap(3) takes, and so does Region.
+        flags -= 1 << 32
+    if flags & _MAP_TYPE_MASK not in _MAP_TYPES:
+        raise ValueError("flags must include exactly one of MapFlag.SHARED or MapFlag.PRIVATE")
+    if flags & _FIXED and (flags & _FIXED_NOREPLACE) != _FIXED_NOREPLACE:
+        raise ValueError(
+            "MapFlag.FIXED replaces whatever is mapped at addr (the interpreter's own "
+            "memory included); use FIXED_NOREPLACE, or rawmmap.raw.mmap"
+        )
+    return flags
+
+
 def _check_mmap_arguments(
     length: object, prot: object, flags: object, fd: object, offset: object, addr: object
-) -> tuple[int, int, int, int, int, int, tuple[int, int] | None]:
+) -> tuple[int, int, int, int, int, int, tuple[int, int] | None, bool]:
     """Convert and check mmap(2)'s arguments for a Region.
 
     Returns:
         (length, prot, flags, fd, offset, address hint, (st_dev, st_ino) of
-        a mapped file or None).
+        a mapped file or None, whether the mapping may be of huge pages).
     """
     length = _index("length", length)
     prot = _index("prot", prot)
@@ -401,19 +472,12 @@ def _check_mmap_arguments(
     hint = 0 if addr is None else _index("addr", addr)
     if length <= 0:
         raise ValueError(f"length must be positive, not {length} (mmap(2) maps no empty range)")
+    _cint.check_range("mmap", "length", length, "size_t")
     if prot & ~_PROT_BITS or prot < 0:
         raise ValueError(f"prot={prot:#x} has bits that are not Prot flags here")
     if prot & _GROWS:
         raise ValueError("Prot.GROWSDOWN/GROWSUP is for mprotect on a stack; use rawmmap.raw")
-    if flags & ~_MAP_BITS or flags < 0:
-        raise ValueError(f"flags={flags:#x} has bits that are not MapFlag flags here")
-    if flags & _MAP_TYPE_MASK not in _MAP_TYPES:
-        raise ValueError("flags must include exactly one of MapFlag.SHARED or MapFlag.PRIVATE")
-    if flags & _FIXED and (flags & _FIXED_NOREPLACE) != _FIXED_NOREPLACE:
-        raise ValueError(
-            "MapFlag.FIXED replaces whatever is mapped at addr (the interpreter's own "
-            "memory included); use FIXED_NOREPLACE, or rawmmap.raw.mmap"
-        )
+    flags = _check_map_flags(flags)
     if offset < 0:
         raise ValueError(f"offset must not be negative, not {offset}")
     if offset % _PAGE_SIZE:
@@ -425,6 +489,7 @@ def _check_mmap_arguments(
     if hint % _PAGE_SIZE and flags & _FIXED_NOREPLACE:
         raise ValueError(f"addr={hint:#x} is not a multiple of the page size ({_PAGE_SIZE})")
     identity = None
+    huge = bool(flags & _HUGETLB)
     if flags & _ANONYMOUS:
         if fd != -1:
             raise ValueError(f"an anonymous mapping takes fd=-1, not {fd}")
@@ -434,7 +499,9 @@ def _check_mmap_arguments(
         status = _fstat(fd)
         _check_file_end(offset + length, _mappable_size(fd, status), "offset+length")
         identity = (status.st_dev, status.st_ino)
-    return length, prot, flags, fd, offset, hint, identity
+        # hugetlbfs gives its files the huge page size as block size.
+        huge = huge or status.st_blksize > _PAGE_SIZE
+    return length, prot, flags, fd, offset, hint, identity, huge
 
 
 def _explain_access(error: PermissionError, fd: int, prot: int, flags: int) -> PermissionError:
@@ -510,6 +577,8 @@ class Region(SoleOwner):
     # full check. Kept current by _refresh.
     _fast_read = -1
     _fast_write = -1
+    #: The size of the pages backing the mapping: huge for hugetlb.
+    _granule = _PAGE_SIZE
     #: The call in progress (its name), while a method holds the lock.
     _busy: str | None = None
     _mapping: _Mapping | None = None
@@ -532,14 +601,15 @@ class Region(SoleOwner):
         self._lock = _thread.RLock()
         if _orphans:
             _poll_orphans()
-        length, prot, flags, fd, offset, hint, identity = _check_mmap_arguments(
+        length, prot, flags, fd, offset, hint, identity, huge = _check_mmap_arguments(
             length, prot, flags, fd, offset, addr
         )
         try:
             address = raw.mmap(hint, length, prot, flags, fd, offset)
         except PermissionError as error:
             raise _explain_access(error, fd, prot, flags) from None
-        mapped_length = _round_up(length)
+        granule = _kernel_page_size(address, flags) if huge else _PAGE_SIZE
+        mapped_length = _round_up(length, granule)
         if flags & _FIXED_NOREPLACE and address != hint:
             # Kernels before 4.17 do not know FIXED_NOREPLACE and take addr as a hint.
             raw.munmap(address, mapped_length)
@@ -559,18 +629,32 @@ class Region(SoleOwner):
         except BaseException:  # pragma: no cover - MemoryError, EMFILE after mmap
             raw.munmap(address, mapped_length)
             raise
-        self._mapping = mapping
-        self._address = address
-        self._length = length
-        self._mapped_length = mapped_length
         if flags & _ANONYMOUS and flags & _SHARED:
             self._shared_anonymous_size = mapped_length
+        self._install(mapping, length, granule, prot, flags & 0xFFFFFFFF, fd, offset)
+
+    def _install(
+        self,
+        mapping: _Mapping,
+        length: int,
+        granule: int,
+        prot: int,
+        flags: int,
+        fd: int,
+        offset: int,
+    ) -> None:
+        """Make this Region the owner of ``mapping`` (mapped already)."""
+        self._mapping = mapping
+        self._address = mapping.address
+        self._length = length
+        self._mapped_length = mapping.pages.size
+        self._granule = granule
         self._prot = prot
         self._flags = flags
         self._fd = fd
         self._offset = offset
-        self._file_identity = identity
-        self._view = _foreign.memory_view(address, mapped_length)
+        self._file_identity = mapping.identity
+        self._view = _foreign.memory_view(mapping.address, mapping.pages.size)
         self._closed = False
         self._refresh()
 
@@ -591,6 +675,17 @@ class Region(SoleOwner):
     def mapped_length(self) -> int:
         """The length of the mapping: ``length`` rounded up to whole pages."""
         return self._mapped_length
+
+    @property
+    def page_size(self) -> int:
+        """The size of the pages backing the mapping.
+
+        The system page size, or the huge page size of a hugetlb mapping
+        (``MapFlag.HUGETLB``, or a file on hugetlbfs such as a
+        ``MemfdFlag.HUGETLB`` memfd): page calls take offsets that are
+        multiples of it, and round lengths up to it.
+        """
+        return self._granule
 
     @property
     def prot(self) -> Prot:
@@ -743,6 +838,8 @@ class Region(SoleOwner):
                 raise ValueError(f"length must not be negative, not {count}")
             stop = start + count
         if start < 0 or start > limit or stop > limit:
+            if length is None:
+                raise IndexError(f"offset={start} is outside the region [0, {limit})")
             raise IndexError(
                 f"offset={start}, length={stop - start}: range [{start}, {stop}) is outside "
                 f"the region [0, {limit})"
@@ -758,11 +855,19 @@ class Region(SoleOwner):
         """Check a page call's range under the lock; return (start, stop), stop page-rounded."""
         self._check_open()
         start, stop = self._byte_range(start, length)
-        if start % _PAGE_SIZE:
-            raise ValueError(f"offset={start} is not a multiple of the page size ({_PAGE_SIZE})")
+        granule = self._granule
+        if start % granule:
+            raise ValueError(
+                f"offset={start} is not a multiple of the "
+                + (
+                    f"page size ({granule})"
+                    if granule == _PAGE_SIZE
+                    else f"huge page size ({granule})"
+                )
+            )
         if stop == start:
             raise ValueError("length must be positive")
-        return start, min(_round_up(stop), self._mapped_length)
+        return start, min(_round_up(stop, granule), self._mapped_length)
 
     def _pages(self) -> PageMap:
         mapping = self._mapping
@@ -1421,8 +1526,47 @@ class Region(SoleOwner):
         vector = self._on_pages("mincore", start, count, raw.mincore)
         return [bool(byte & 1) for byte in vector]
 
-    def mremap(self, new_length: int, *, may_move: bool = True) -> None:
-        """Grow or shrink the mapping with mremap(2) (Linux).
+    if TYPE_CHECKING:
+
+        @overload
+        def mremap(
+            self,
+            new_length: int,
+            *,
+            may_move: bool = ...,
+            dontunmap: Literal[False] = ...,
+            into: Region | None = ...,
+        ) -> None: ...
+
+        @overload
+        def mremap(
+            self,
+            new_length: int,
+            *,
+            may_move: bool = ...,
+            dontunmap: Literal[True],
+            into: Region | None = ...,
+        ) -> Region: ...
+
+        @overload
+        def mremap(
+            self,
+            new_length: int,
+            *,
+            may_move: bool = ...,
+            dontunmap: bool,
+            into: Region | None = ...,
+        ) -> Region | None: ...
+
+    def mremap(
+        self,
+        new_length: int,
+        *,
+        may_move: bool = True,
+        dontunmap: bool = False,
+        into: Region | None = None,
+    ) -> Region | None:
+        """Grow, shrink or move the mapping with mremap(2) (Linux).
 
         Shrinking unmaps the pages past the new end (it works with holes
         and mixed protection; only views over the cut pages refuse it).
@@ -1433,27 +1577,216 @@ class Region(SoleOwner):
         file's last byte (grow the file first with ``os.ftruncate``, or use
         ``resize``).
 
+        Two moves more, each a single kernel area with no view alive:
+
+        - ``into=other``: MREMAP_FIXED, the mapping moves to the address of
+          another Region, which the call consumes (its pages are replaced,
+          the rest of it unmapped, and it ends closed): the only memory a
+          move may land on is memory this process owns through a Region.
+          ``other`` must be at least ``new_length`` long.
+        - ``dontunmap=True``: MREMAP_DONTUNMAP (Linux 5.7; before 5.13,
+          private anonymous memory only), the mapping moves with its pages
+          and the old range stays mapped: it is returned as a new Region
+          with the same protection, where private anonymous pages read as
+          zero and file pages fault in from the file again. The length
+          cannot change (mremap(2): ``old_size`` must equal ``new_size``).
+
+        Returns:
+            The Region over the old range with ``dontunmap``, else None.
+
         Raises:
             NotImplementedError: not Linux.
             BufferError: a view over pages that would be cut, or a move
-                needed while views are alive.
-            RuntimeError: called from inside another call on this Region.
+                needed while views are alive (of this Region or of ``into``).
+            RuntimeError: called from inside another call on this Region
+                (or on ``into``).
             ValueError: growing a region with holes, a file mapping past
-                the file's end, or shared anonymous memory past its size.
-            OSError: ENOMEM when it cannot grow in place and may not move.
+                the file's end, shared anonymous memory past its size, or a
+                hugetlb mapping; a move of a region with holes or mixed
+                protection; ``dontunmap`` with another length; ``into`` too
+                short, unmapped, with holes, or this Region itself.
+            OSError: ENOMEM when it cannot grow in place and may not move;
+                EINVAL where the kernel lacks DONTUNMAP for this mapping.
         """
         new_length = _index("new_length", new_length)
         moving = bool(may_move)  # __bool__ runs before the lock
+        keep_old = bool(dontunmap)
+        if into is not None and not isinstance(into, Region):
+            raise TypeError(f"into must be a Region, not {type(into).__name__}")
         if not raw.HAS_MREMAP:  # pragma: no cover - not Linux
             raise NotImplementedError("mremap(2) is Linux-only")
         if new_length <= 0:
             raise ValueError(f"new_length must be positive, not {new_length}")
-        previous = self._begin("mremap", destructive=True)
+        if not (keep_old or into is not None):
+            previous = self._begin("mremap", destructive=True)
+            try:
+                self._check_open()
+                self._remap(new_length, moving, "mremap")
+            finally:
+                self._end(previous)
+            return None
+        what = "dontunmap=True" if into is None else "into="
+        if not moving:
+            raise ValueError(f"{what} moves the mapping: it needs may_move=True (MREMAP_MAYMOVE)")
+        if keep_old and not _MREMAP_DONTUNMAP:  # pragma: no cover - every Linux table has it
+            raise NotImplementedError("this platform has no MREMAP_DONTUNMAP")
+        if into is self:
+            raise ValueError("into= must be another Region: a mapping cannot move onto itself")
+        return self._move(new_length, keep_old, into)
+
+    def _move(self, new_length: int, keep_old: bool, into: Region | None) -> Region | None:
+        """mremap(2) with MREMAP_MAYMOVE and FIXED and/or DONTUNMAP, under both guards."""
+        regions = [self] if into is None else sorted((self, into), key=id)
+        for index, region in enumerate(regions):  # in a fixed order: no deadlock
+            try:
+                region._lock.acquire()
+            except BaseException:  # pragma: no cover - KeyboardInterrupt in acquire
+                for held in regions[:index]:
+                    held._lock.release()
+                raise
+        previous = [region._busy for region in regions]
         try:
-            self._check_open()
-            self._remap(new_length, moving, "mremap")
+            for region, busy in zip(regions, previous):
+                if busy is not None:
+                    raise RuntimeError(
+                        f"cannot mremap while {busy}() is in progress on "
+                        + ("this Region" if region is self else "the into= Region")
+                        + " in the same thread; it would pull the memory from under it"
+                    )
+            for region in regions:
+                region._busy = "mremap"
+            return self._move_locked(new_length, keep_old, into)
         finally:
-            self._end(previous)
+            for region, busy in zip(regions, previous):
+                region._busy = busy
+            for region in reversed(regions):
+                region._lock.release()
+
+    def _move_locked(self, new_length: int, keep_old: bool, into: Region | None) -> Region | None:
+        self._check_open()
+        mapping = self._mapping
+        assert mapping is not None
+        pages = mapping.pages
+        old_mapped = self._mapped_length
+        new_mapped = _round_up(new_length, self._granule)
+        self._check_move(new_length, new_mapped, keep_old)
+        flags = _MREMAP_MAYMOVE | (_MREMAP_DONTUNMAP if keep_old else 0)
+        target = 0
+        if into is not None:
+            target = self._check_target(into, new_mapped)
+            flags |= _MREMAP_FIXED
+        old_range = None
+        if keep_old:
+            # Built before the call, so that nothing can fail after it.
+            old_range = Region.__new__(Region)
+            old_range._lock = _thread.RLock()
+            kept = _Mapping(self._address, PageMap(old_mapped, pages.states[0]), old_range)
+            kept.identity, kept.file_offset = mapping.identity, mapping.file_offset
+            if mapping.fd >= 0:
+                kept.fd = os.dup(mapping.fd)
+        try:
+            address = raw.mremap(self._address, old_mapped, new_mapped, flags, target)
+        except OSError as error:
+            if old_range is not None:
+                _close_fd(kept)
+            if error.errno == _errno.EFAULT:
+                raise ValueError(
+                    "cannot move the mapping: the kernel keeps this region as several areas "
+                    "(after mprotect or madvise) and mremap(2) answers EFAULT; map a new region"
+                ) from error
+            raise
+        if into is not None:
+            into._consume(new_mapped)
+        if old_range is not None:
+            old_range._shared_anonymous_size = self._shared_anonymous_size
+            _live[id(kept)] = kept
+            old_range._install(
+                kept,
+                self._length,
+                self._granule,
+                self._prot,
+                self._flags,
+                self._fd,
+                self._offset,
+            )
+        pages.resize(new_mapped, pages.states[-1])
+        self._set_length(address, new_length, new_mapped)
+        return old_range
+
+    def _check_move(self, new_length: int, new_mapped: int, keep_old: bool) -> None:
+        """Refuse a move the kernel would answer wrongly, or that would break a view."""
+        mapping = self._mapping
+        assert mapping is not None
+        pages = mapping.pages
+        old_mapped = self._mapped_length
+        self._check_mapped(0, old_mapped, "move the mapping")
+        if pages.starts[-1] != 0:
+            raise ValueError(
+                "cannot move a region with mixed protection or advice: the kernel keeps it "
+                "as several areas, and mremap(2) moves one"
+            )
+        if mapping.prune():
+            raise BufferError(
+                f"cannot move the mapping: {len(mapping.exports)} exported buffer(s) of the "
+                "region are alive; release them first"
+            )
+        if keep_old and new_mapped != old_mapped:
+            raise ValueError(
+                f"dontunmap=True keeps the length (mremap(2): old_size must equal new_size): "
+                f"new_length={new_length} rounds to {new_mapped} bytes, the region maps "
+                f"{old_mapped}"
+            )
+        if new_mapped > old_mapped:
+            if self._granule != _PAGE_SIZE:
+                raise ValueError(
+                    "cannot grow a mapping of huge pages: Linux refuses it (mm/mremap.c)"
+                )
+            if self._shared_anonymous_size and new_mapped > self._shared_anonymous_size:
+                raise ValueError(
+                    f"new_length={new_length}: shared anonymous memory cannot grow past the "
+                    f"{self._shared_anonymous_size} bytes it was mapped with"
+                )
+            if not self._flags & _ANONYMOUS:
+                self._check_file_size(self._offset + new_length)
+
+    def _consume(self, replaced: int) -> None:
+        """Close this Region after a move landed on its first ``replaced`` bytes."""
+        mapping = self._mapping
+        assert mapping is not None
+        # The kernel replaced those bytes; the rest goes too.
+        for run_start, run_stop, state in mapping.pages.runs(replaced, self._mapped_length):
+            if state is not None:
+                raw.munmap(self._address + run_start, run_stop - run_start)
+        mapping.pages.assign(0, mapping.pages.size, None)
+        self._close()
+
+    def _check_target(self, into: Region, new_mapped: int) -> int:
+        """Check the Region a move lands on; return its address."""
+        if into._closed:
+            raise ValueError("into= is unmapped: a move may only land on memory a Region owns")
+        into_mapping = into._mapping
+        assert into_mapping is not None
+        if into._mapped_length < new_mapped:
+            raise ValueError(
+                f"into= maps {into._mapped_length} bytes; the move needs {new_mapped}: it may "
+                "only land on memory a Region owns"
+            )
+        hole = into_mapping.pages.first_unmapped(0, new_mapped)
+        if hole is not None:
+            raise ValueError(
+                f"into= has bytes [{hole[0]}, {hole[1]}) unmapped: another mapping may be there"
+            )
+        if into_mapping.prune():
+            raise BufferError(
+                f"cannot move onto into=: {len(into_mapping.exports)} exported buffer(s) of it "
+                "are alive; release them first"
+            )
+        if into._address % self._granule:
+            raise ValueError(
+                f"into= starts at {into._address:#x}, not a multiple of this region's page "
+                f"size ({self._granule})"
+            )
+        return into._address
 
     def resize(self, new_length: int) -> None:
         """Resize the mapping and, for a file mapping, the file with it.
@@ -1506,7 +1839,7 @@ class Region(SoleOwner):
         """Refuse to cut a file under another live Region that maps past ``end``."""
         mine = self._mapping
         assert mine is not None
-        limit = _round_up(end)
+        limit = _round_up(end, self._granule)
         for other in list(_live.values()):
             if other is mine or other.identity != mine.identity:
                 continue
@@ -1523,7 +1856,7 @@ class Region(SoleOwner):
         assert mapping is not None
         pages = mapping.pages
         old_mapped = self._mapped_length
-        new_mapped = _round_up(new_length)
+        new_mapped = _round_up(new_length, self._granule)
         if new_mapped <= old_mapped:
             # Bytes cut inside the last page stay mapped (its tail): only
             # views over whole pages cut off are in the way.
@@ -1535,6 +1868,12 @@ class Region(SoleOwner):
             self._set_length(self._address, new_length, new_mapped)
             return
         self._check_mapped(0, old_mapped, call)
+        if self._granule != _PAGE_SIZE:
+            # mm/mremap.c: "Don't allow remap expansion" of hugetlb (EINVAL).
+            raise ValueError(
+                f"cannot {call} to {new_length} bytes: Linux does not grow a mapping of huge "
+                f"pages ({self._granule} bytes); map a new region (shrinking works)"
+            )
         if self._shared_anonymous_size and new_mapped > self._shared_anonymous_size:
             # Shared anonymous memory is a shmem object sized at mmap time;
             # mremap grows the mapping, not the object, and a touch past the

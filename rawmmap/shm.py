@@ -107,6 +107,10 @@ class Seal(enum.IntFlag):
         EXEC = getattr(_fcntl, "F_SEAL_EXEC", 0x0020)
 
 
+#: MFD_HUGETLB (include/uapi/linux/memfd.h), as a plain int.
+_MFD_HUGETLB = 0x0004
+
+
 class MemfdFlag(enum.IntFlag):
     """memfd_create(2) flags, with the huge page size encoded in the upper bits.
 
@@ -260,8 +264,9 @@ def map_shared_memory(
 
     The object is mapped with ``MapFlag.SHARED``, so stores are seen by
     every process that maps it. The descriptor is closed once mapped (the
-    mapping keeps the object alive), so the Region's ``fd`` is stale and it
-    cannot ``mremap`` past its length. The name stays until ``shm_unlink``.
+    mapping keeps the object alive, and the Region its own duplicate, so
+    ``mremap`` and ``resize`` can grow it). The name stays until
+    ``shm_unlink``.
 
     Args:
         name: '/name' (see ``check_shm_name``).
@@ -413,7 +418,19 @@ class MemoryFile(SoleOwner):
             self, _close_descriptor, fd, f"rawmmap.MemoryFile fd={fd}"
         )
         try:
-            _reserve(fd, size)
+            try:
+                _reserve(fd, size)
+            except OSError as error:
+                huge = os.fstat(fd).st_blksize
+                if error.errno != _errno.EINVAL or not extra & _MFD_HUGETLB or size % huge == 0:
+                    raise
+                # hugetlbfs sizes its files in whole huge pages (EINVAL otherwise).
+                raise OSError(
+                    error.errno,
+                    f"{error.strerror}: a MemfdFlag.HUGETLB file holds whole huge pages of "
+                    f"{huge} bytes; size={size} is not a multiple (use "
+                    f"{-(-size // huge) * huge})",
+                ) from None
             self._region = Region(size, Prot.READ | Prot.WRITE, MapFlag.SHARED, fd, 0)
         except BaseException:
             self._finalizer.detach()

@@ -628,7 +628,7 @@ class RegionMachine(RuleBasedStateMachine):
             "view": lambda: region.view(readonly=argument),  # type: ignore[arg-type]
             "read": lambda: region.read(argument, 1),  # type: ignore[arg-type]
             "mlock": lambda: region.mlock(onfault=argument),  # type: ignore[arg-type]
-            "mremap": lambda: region.mremap(PAGE, may_move=argument),  # type: ignore[arg-type]
+            "mremap": lambda: region.mremap(PAGE, may_move=argument),  # type: ignore[call-overload]
         }
         try:
             calls[call]()

@@ -382,7 +382,7 @@ CASES: list[Case] = [
     Case("mremap-zero", lambda e: e.anon.mremap(0), ValueError, "new_length"),
     Case("mremap-negative", lambda e: e.anon.mremap(-1), ValueError, "new_length"),
     Case("mremap-2**64", lambda e: e.anon.mremap(2**64), OverflowError, "new_size="),
-    Case("mremap-float", lambda e: e.anon.mremap(1.5), TypeError, "new_length"),  # type: ignore[arg-type]
+    Case("mremap-float", lambda e: e.anon.mremap(1.5), TypeError, "new_length"),  # type: ignore[call-overload]
     Case("mremap-path-mapping-past-end", _mremap_path_mapping, ValueError, "offset+length"),
     Case("mremap-file-past-end", lambda e: e.file_region.mremap(4 * PAGE), ValueError, "offset+length"),
     # ---- exported buffers, protection, unmapped regions
@@ -429,7 +429,7 @@ CASES: list[Case] = [
     Case("unmapping-index-mincore", lambda e: e.anon.mincore(e.unmapping(0)), ValueError, "unmapped", _check_decoys, True),  # type: ignore[arg-type]
     Case("unmapping-index-mlock", lambda e: e.anon.mlock(e.unmapping(0)), ValueError, "unmapped", _check_decoys, True),  # type: ignore[arg-type]
     Case("unmapping-index-munlock", lambda e: e.anon.munlock(0, e.unmapping(PAGE)), ValueError, "unmapped", _check_decoys, True),  # type: ignore[arg-type]
-    Case("unmapping-index-mremap", lambda e: e.anon.mremap(e.unmapping(PAGE)), ValueError, "unmapped", _check_decoys, True),  # type: ignore[arg-type]
+    Case("unmapping-index-mremap", lambda e: e.anon.mremap(e.unmapping(PAGE)), ValueError, "unmapped", _check_decoys, True),  # type: ignore[call-overload]
     Case("unmapping-index-protection", lambda e: e.anon.protection(e.unmapping(0)), ValueError, "unmapped", _check_decoys, True),  # type: ignore[arg-type]
     # ---- rawmmap.raw: values just past each C type, and the kernel's own refusals
     Case("raw-mmap-length-2**64", lambda e: raw.mmap(0, 2**64, RW, ANON, -1, 0), OverflowError, "length="),
