@@ -6,7 +6,8 @@ byte of run ``i`` (a multiple of the page size; run ``i`` ends where run
 ``i + 1`` starts, the last one at ``size``) and ``states[i]`` is its state,
 or ``None`` where the pages are unmapped. A state is an int: the page
 protection (``Prot`` bits) in the low 32 bits and rawmmap's own per-page
-flags above them (``DONTFORK``), so an access check is one ``&``.
+flags above them (``DONTFORK``, ``GUARD``), so an access check is one ``&``
+and one compare.
 
 Adjacent runs never hold the same state, so a mapping with one protection is
 one run, and every question below is answered with a bisect: O(log k) for k
@@ -24,12 +25,15 @@ if TYPE_CHECKING:
     #: A run clipped to a query: (start, stop, state or None).
     Run = tuple[int, int, Optional[int]]
 
-__all__ = ["DONTFORK", "PROT_MASK", "PageMap"]
+__all__ = ["DONTFORK", "GUARD", "PROT_MASK", "PageMap"]
 
 #: The protection bits of a state.
 PROT_MASK = (1 << 32) - 1
 #: The pages were advised MADV_DONTFORK: a forked child does not have them.
 DONTFORK = 1 << 32
+#: The pages hold guard markers (MADV_GUARD_INSTALL, Linux 6.13): any access
+#: faults, whatever the protection, until MADV_GUARD_REMOVE or munmap.
+GUARD = 1 << 33
 
 
 class PageMap:
@@ -77,7 +81,7 @@ class PageMap:
         return result
 
     def first_denied(self, start: int, stop: int, need: int) -> Run | None:
-        """Return the first run of ``[start, stop)`` that is unmapped or lacks ``need`` bits."""
+        """Return the first run of ``[start, stop)`` that is unmapped, guarded or lacks ``need``."""
         if stop <= start:
             return None
         starts, states = self.starts, self.states
@@ -85,7 +89,7 @@ class PageMap:
         last = len(starts) - 1
         while index <= last and starts[index] < stop:
             state = states[index]
-            if state is None or state & need != need:
+            if state is None or state & (need | GUARD) != need:
                 run_stop = starts[index + 1] if index < last else self.size
                 return max(starts[index], start), min(run_stop, stop), state
             index += 1

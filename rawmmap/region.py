@@ -36,7 +36,7 @@ import stat
 import sys
 
 from rawmmap import _cint, _flagtables, _foreign, raw
-from rawmmap._pagemap import DONTFORK, PROT_MASK, PageMap
+from rawmmap._pagemap import DONTFORK, GUARD, PROT_MASK, PageMap
 
 # typing, threading, weakref and the flag enums are left out at run time:
 # importing them would cost more than the rest of rawmmap (see
@@ -115,10 +115,10 @@ _MREMAP_FIXED = _TABLE.get("RemapFlag", {}).get("FIXED", 0)
 _MREMAP_DONTUNMAP = _TABLE.get("RemapFlag", {}).get("DONTUNMAP", 0)
 #: madvise codes that change what an access does: Region refuses them.
 _REFUSED_ADVICE = {
-    _ADVICE_TABLE[name]: name
-    for name in ("HWPOISON", "SOFT_OFFLINE", "GUARD_INSTALL")
-    if name in _ADVICE_TABLE
+    _ADVICE_TABLE[name]: name for name in ("HWPOISON", "SOFT_OFFLINE") if name in _ADVICE_TABLE
 }
+_GUARD_INSTALL = _ADVICE_TABLE.get("GUARD_INSTALL")
+_GUARD_REMOVE = _ADVICE_TABLE.get("GUARD_REMOVE")
 _DONTFORK = _ADVICE_TABLE.get("DONTFORK")
 _DOFORK = _ADVICE_TABLE.get("DOFORK")
 
@@ -377,7 +377,16 @@ def _describe_prot(prot: int) -> str:
 
 
 def _describe_state(state: int | None) -> str:
-    return "unmapped" if state is None else _describe_prot(state & PROT_MASK)
+    if state is None:
+        return "unmapped"
+    if state & GUARD:
+        return "guard pages (Region.unguard removes them)"
+    return _describe_prot(state & PROT_MASK)
+
+
+def _unguarded(state: int | None) -> int | None:
+    """The state of new pages next to ``state``: guard markers do not spread."""
+    return None if state is None else state & ~GUARD
 
 
 #: /dev/zero (Linux: major 1, minor 5) behaves like anonymous memory: any
@@ -942,6 +951,8 @@ class Region(SoleOwner):
             self._fast_read = self._fast_write = -1
             return
         state = mapping.pages.states[0]
+        if state is not None and state & GUARD:
+            state = None
         self._fast_read = self._length if state is not None and state & _READ else -1
         self._fast_write = self._length if state is not None and state & _WRITE else -1
 
@@ -1110,7 +1121,11 @@ class Region(SoleOwner):
             self._check_open()
             high = min(high, self._length)  # another thread may have shrunk it
             pages = self._pages()
-            denied = [run for run in pages.runs(low, high) if run[2] is None or not run[2] & _READ]
+            denied = [
+                run
+                for run in pages.runs(low, high)
+                if run[2] is None or run[2] & (_READ | GUARD) != _READ
+            ]
             if reverse:
                 limit = denied[-1][1] if denied else low
                 found = self._scan(needle, max(limit, low), high, reverse=True)
@@ -1450,11 +1465,15 @@ class Region(SoleOwner):
 
         Raises:
             BufferError: DONTFORK over pages a live view covers.
-            ValueError: HWPOISON, SOFT_OFFLINE or GUARD_INSTALL, which make
-                accesses fault (use ``rawmmap.raw.madvise``).
+            ValueError: HWPOISON or SOFT_OFFLINE, which make accesses fault
+                (use ``rawmmap.raw.madvise``). GUARD_INSTALL and GUARD_REMOVE
+                are ``guard`` and ``unguard``.
             OSError: EINVAL where the kernel does not know the advice.
         """
         advice = _index("advice", advice)
+        if advice is not None and advice in (_GUARD_INSTALL, _GUARD_REMOVE):
+            self._guard(advice == _GUARD_INSTALL, offset, length)
+            return
         if advice in _REFUSED_ADVICE:
             raise ValueError(
                 f"Advice.{_REFUSED_ADVICE[advice]} makes accesses fault; "
@@ -1470,6 +1489,61 @@ class Region(SoleOwner):
             raw.madvise(self._address + start, stop - start, advice)
             if advice in (_DONTFORK, _DOFORK):
                 self._pages().set_flag(start, stop, DONTFORK, advice == _DONTFORK)
+        finally:
+            self._end(previous)
+
+    def guard(self, offset: int = 0, length: int | None = None) -> None:
+        """Make a page range guard pages with MADV_GUARD_INSTALL (Linux 6.13).
+
+        A guard page faults on any access in C; through the Region, reads,
+        writes and views of it raise ProtectionError instead. Installing
+        drops the pages' contents; the protection is kept, and comes back
+        with ``unguard``. Guards cost no kernel area (unlike PROT_NONE);
+        the kernel keeps them across mprotect, MADV_DONTNEED and fork, and
+        drops them with munmap.
+
+        Args:
+            offset: first byte of the range, a multiple of the page size
+                (default 0).
+            length: bytes, rounded up to whole pages (default: to the end of
+                the region).
+
+        Raises:
+            BufferError: a live view covers the range.
+            RuntimeError: called from inside another call on this Region.
+            OSError: EINVAL where the kernel lacks guard regions, or for a
+                locked range or a kind of mapping it cannot guard
+                (anonymous private memory first, file mappings since 6.15).
+        """
+        self._guard(True, offset, length)
+
+    def unguard(self, offset: int = 0, length: int | None = None) -> None:
+        """Remove guard pages from a range with MADV_GUARD_REMOVE (Linux 6.13).
+
+        The pages become accessible again with their protection; anonymous
+        ones read as zero. Pages of the range that were not guards are left
+        as they are.
+
+        Raises:
+            OSError: EINVAL where the kernel lacks guard regions.
+        """
+        self._guard(False, offset, length)
+
+    def _guard(self, install: bool, offset: object, length: object) -> None:
+        advice = _GUARD_INSTALL if install else _GUARD_REMOVE
+        if advice is None:  # pragma: no cover - not Linux
+            raise NotImplementedError("guard regions (MADV_GUARD_INSTALL) are Linux-only")
+        start, count = _convert_range(offset, length)
+        call = "guard" if install else "unguard"
+        previous = self._begin(call, destructive=install)
+        try:
+            start, stop = self._page_range(start, count)
+            self._check_mapped(start, stop, call)
+            if install:
+                self._check_exports(start, stop, "install guard pages")
+            raw.madvise(self._address + start, stop - start, advice)
+            self._pages().set_flag(start, stop, GUARD, install)
+            self._refresh()
         finally:
             self._end(previous)
 
@@ -1680,7 +1754,10 @@ class Region(SoleOwner):
             # Built before the call, so that nothing can fail after it.
             old_range = Region.__new__(Region)
             old_range._lock = _thread.RLock()
-            kept = _Mapping(self._address, PageMap(old_mapped, pages.states[0]), old_range)
+            # The guard markers move with the page tables: the old range has none.
+            kept = _Mapping(
+                self._address, PageMap(old_mapped, _unguarded(pages.states[0])), old_range
+            )
             kept.identity, kept.file_offset = mapping.identity, mapping.file_offset
             if mapping.fd >= 0:
                 kept.fd = os.dup(mapping.fd)
@@ -1709,7 +1786,7 @@ class Region(SoleOwner):
                 self._fd,
                 self._offset,
             )
-        pages.resize(new_mapped, pages.states[-1])
+        pages.resize(new_mapped, _unguarded(pages.states[-1]))
         self._set_length(address, new_length, new_mapped)
         return old_range
 
@@ -1915,7 +1992,7 @@ class Region(SoleOwner):
                     "mixed protection (several kernel areas) cannot move"
                 ) from error
             raise
-        pages.resize(new_mapped, pages.states[-1])
+        pages.resize(new_mapped, _unguarded(pages.states[-1]))
         self._set_length(address, new_length, new_mapped)
 
     def _set_length(self, address: int, length: int, mapped_length: int) -> None:

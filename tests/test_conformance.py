@@ -739,7 +739,7 @@ def test_madvise_wipeonfork_gives_the_child_zeroes() -> None:
         assert region.read(0, 4) == b"wipe"
 
 
-@pytest.mark.parametrize("name", ["HWPOISON", "SOFT_OFFLINE", "GUARD_INSTALL"])
+@pytest.mark.parametrize("name", ["HWPOISON", "SOFT_OFFLINE"])
 def test_madvise_advice_that_makes_accesses_fault_is_refused(name: str) -> None:
     if not hasattr(Advice, name):
         pytest.skip(f"no MADV_{name}")

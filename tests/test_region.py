@@ -419,7 +419,7 @@ def test_madvise_dontneed_zeroes_private_anonymous_memory(page: int) -> None:
         assert region.read(0, 4) == bytes(4)
 
 
-@pytest.mark.parametrize("name", ["HWPOISON", "SOFT_OFFLINE", "GUARD_INSTALL"])
+@pytest.mark.parametrize("name", ["HWPOISON", "SOFT_OFFLINE"])
 def test_madvise_refuses_advice_that_makes_access_fault(page: int, name: str) -> None:
     if not hasattr(Advice, name):
         pytest.skip(f"no MADV_{name} here")
