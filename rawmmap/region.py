@@ -319,10 +319,14 @@ def _kernel_page_size(address: int, flags: int) -> int:
     A MAP_HUGETLB mapping, or one of a hugetlbfs file (a MFD_HUGETLB memfd
     too), is made of huge pages: the kernel rounds its length up to one,
     and munmap, mprotect and mremap want huge-page multiples (mmap(2),
-    Documentation/admin-guide/mm/hugetlbpage.rst). /proc/self/smaps says
-    which size the kernel used (KernelPageSize); without it, the size field
-    of the flags, then the default huge page size, are the answer.
+    Documentation/admin-guide/mm/hugetlbpage.rst). For MAP_HUGETLB the
+    flags say the size (the HUGE_* field, else the default huge page size
+    of /proc/meminfo); for a file, /proc/self/smaps says which size the
+    kernel used (KernelPageSize).
     """
+    if flags & _HUGETLB:
+        shift = flags >> _flagtables.HUGE_SHIFT & _flagtables.HUGE_MASK
+        return 1 << shift if shift else _default_huge_page_size()
     try:
         with open("/proc/self/smaps", "rb") as smaps:
             inside = False
@@ -334,21 +338,18 @@ def _kernel_page_size(address: int, flags: int) -> int:
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError):  # pragma: no cover - no /proc (gVisor has it)
         pass
-    if not flags & _HUGETLB:  # pragma: no cover - no /proc
-        return _PAGE_SIZE
-    shift = flags >> _flagtables.HUGE_SHIFT & _flagtables.HUGE_MASK  # pragma: no cover
-    return 1 << shift if shift else _default_huge_page_size()  # pragma: no cover
+    return _PAGE_SIZE  # pragma: no cover - no /proc
 
 
-def _default_huge_page_size() -> int:  # pragma: no cover - only without /proc/self/smaps
+def _default_huge_page_size() -> int:
     try:
         with open("/proc/meminfo", "rb") as meminfo:
             for line in meminfo:
                 if line.startswith(b"Hugepagesize:"):
                     return int(line.split()[1]) * 1024
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # pragma: no cover - no /proc
         pass
-    return _PAGE_SIZE
+    return _PAGE_SIZE  # pragma: no cover - no huge pages at all
 
 
 def _fd_of(file: object) -> int:
@@ -382,6 +383,15 @@ def _describe_state(state: int | None) -> str:
     if state & GUARD:
         return "guard pages (Region.unguard removes them)"
     return _describe_prot(state & PROT_MASK)
+
+
+def _still_mapped(address: int, length: int) -> bool:
+    """Ask the kernel (mincore: ENOMEM over a hole) whether a range is mapped."""
+    try:
+        raw.mincore(address, length)
+    except OSError:
+        return False
+    return True
 
 
 def _unguarded(state: int | None) -> int | None:
@@ -619,6 +629,10 @@ class Region(SoleOwner):
             raise _explain_access(error, fd, prot, flags) from None
         granule = _kernel_page_size(address, flags) if huge else _PAGE_SIZE
         mapped_length = _round_up(length, granule)
+        if granule != _PAGE_SIZE and not _still_mapped(address + mapped_length - _PAGE_SIZE, 1):
+            # qemu-user maps MAP_HUGETLB in guest pages: trust what is mapped.
+            granule = _PAGE_SIZE  # pragma: no cover - emulators only
+            mapped_length = _round_up(length)  # pragma: no cover
         if flags & _FIXED_NOREPLACE and address != hint:
             # Kernels before 4.17 do not know FIXED_NOREPLACE and take addr as a hint.
             raw.munmap(address, mapped_length)
@@ -1775,6 +1789,10 @@ class Region(SoleOwner):
         if into is not None:
             into._consume(new_mapped)
         if old_range is not None:
+            if not _still_mapped(self._address, _PAGE_SIZE):  # pragma: no cover - emulators only
+                # An emulator that takes DONTUNMAP for a plain move (qemu-user
+                # answers mremap itself): the old range is gone, so say so.
+                kept.pages.assign(0, old_mapped, None)
             old_range._shared_anonymous_size = self._shared_anonymous_size
             _live[id(kept)] = kept
             old_range._install(
@@ -1786,6 +1804,8 @@ class Region(SoleOwner):
                 self._fd,
                 self._offset,
             )
+            if not kept.pages.mapped():
+                old_range._close()
         pages.resize(new_mapped, _unguarded(pages.states[-1]))
         self._set_length(address, new_length, new_mapped)
         return old_range

@@ -15,13 +15,14 @@ import rawmmap
 from rawmmap import Advice, Prot, ProtectionError, Region, raw
 
 from .conftest import RunChild
+from .emulation import MADVISE_IS_EMULATED, is_missing
 
 PAGE = rawmmap.page_size()
 
 
 def _kernel_has_guards() -> bool:
-    if not hasattr(Advice, "GUARD_INSTALL"):
-        return False
+    if not hasattr(Advice, "GUARD_INSTALL") or is_missing(MADVISE_IS_EMULATED):
+        return False  # qemu-user answers madvise itself: 0, and no guard
     address = raw.mmap(0, PAGE, 3, rawmmap.MapFlag.PRIVATE | rawmmap.MapFlag.ANONYMOUS, -1, 0)
     try:
         raw.madvise(address, PAGE, Advice.GUARD_INSTALL)
