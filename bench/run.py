@@ -31,7 +31,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Callable
 
-from bench.harness import Row, Target, interleave, median, render_table, write_chart, write_json
+from bench.harness import (
+    Row,
+    RunInfo,
+    Target,
+    interleave,
+    median,
+    render_table,
+    write_chart,
+    write_json,
+)
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPOSITORY not in sys.path:  # pragma: no cover - python -m bench from the root has it
@@ -746,7 +755,7 @@ def bench_rawcalls(settings: Settings, workdir: str) -> list[Row]:
 
 def _render_checks(checks: Sequence[Check]) -> str:
     return "\n".join(
-        f"| {check.benchmark} | {check.value} | bare python: {check.baseline} | - "
+        f"| {check.benchmark} | {check.value} | bare python: {check.baseline} | - | - "
         f"| {check.target} | {'yes' if check.met else 'NO'} |"
         for check in checks
     )
@@ -802,30 +811,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     settings = Settings.quick_settings() if arguments.quick else Settings()
     os.makedirs(arguments.out, exist_ok=True)
+    info = RunInfo.begin(REPOSITORY)
     workdir = tempfile.mkdtemp(prefix="rawmmap-bench-")
     try:
         rows, checks = run(settings, arguments.only, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    info.finish()
     table = render_table(rows)
     if checks:
         table += "\n" + _render_checks(checks)
     print(table)
     print(
         "\nspeedup = peer time / rawmmap time (above 1: rawmmap faster); medians of "
-        f"{settings.rounds} interleaved rounds"
-        + (" (quick mode: sizes too small to mean anything)" if settings.quick else "")
+        f"{settings.rounds} interleaved rounds; rounds = the slowest and the fastest round's "
+        "speedup" + (" (quick mode: sizes too small to mean anything)" if settings.quick else "")
     )
+    print(f"{info.describe()}; {info.describe_load()}")
     with open(os.path.join(arguments.out, "table.md"), "w", encoding="utf-8") as output:
         output.write(table + "\n")
     write_json(
         os.path.join(arguments.out, "results.json"),
         rows,
         {
-            **{key: value for key, value in vars(settings).items()},
+            **dict(vars(settings)),
             "groups": list(arguments.only),
             "checks": [vars(check) for check in checks],
         },
+        info,
     )
     if not arguments.no_chart and rows:
         problem = write_chart(os.path.join(arguments.out, "speedups.png"), rows)
