@@ -1,4 +1,4 @@
-"""Timing, result rows, the table, JSON and the chart for the benchmarks.
+"""Timing, result rows, the table and the JSON results of the benchmarks.
 
 The machine these run on is shared and noisy, so nothing here trusts one
 measurement: every comparison runs its variants in interleaved rounds (in
@@ -33,7 +33,6 @@ __all__ = [
     "median",
     "median_interval",
     "render_table",
-    "write_chart",
     "write_json",
 ]
 
@@ -312,45 +311,3 @@ def write_json(path: str, rows: Sequence[Row], settings: dict[str, object], info
     with open(path, "w", encoding="utf-8") as output:
         json.dump(document, output, indent=2)
         output.write("\n")
-
-
-def write_chart(path: str, rows: Sequence[Row]) -> str | None:
-    """Draw the speedups as a horizontal bar chart (PNG) with matplotlib.
-
-    Returns:
-        None when written, else why not (matplotlib missing): the chart is
-        optional and matplotlib is a benchmark-only dependency.
-    """
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        from matplotlib import pyplot
-    except ImportError:
-        return "matplotlib is not installed (pip install matplotlib); no chart"
-    labels = [f"{row.benchmark}\n{row.rawmmap_variant} vs {row.peer_variant}" for row in rows]
-    speedups = [row.speedup for row in rows]
-    colours = [
-        "tab:grey" if row.met is None else ("tab:green" if row.met else "tab:red") for row in rows
-    ]
-    figure, axes = pyplot.subplots(figsize=(10, 0.42 * len(rows) + 1.5))
-    positions = list(range(len(rows)))[::-1]
-    axes.barh(positions, speedups, color=colours)
-    for position, row in zip(positions, rows):
-        if row.target is not None:
-            axes.plot(
-                [row.target.minimum] * 2,
-                [position - 0.4, position + 0.4],
-                color="black",
-                linewidth=2,
-            )
-    axes.axvline(1.0, color="black", linewidth=0.8, linestyle=":")
-    axes.set_xscale("log")
-    axes.set_yticks(positions)
-    axes.set_yticklabels(labels, fontsize=7)
-    axes.set_xlabel("speedup = peer time / rawmmap time (log; >1: rawmmap faster; bar: target)")
-    axes.set_title("rawmmap against its peers (green: target met, red: missed, grey: no target)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    pyplot.close(figure)
-    return None

@@ -31,16 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Callable
 
-from bench.harness import (
-    Row,
-    RunInfo,
-    Target,
-    interleave,
-    median,
-    render_table,
-    write_chart,
-    write_json,
-)
+from bench.chart import write_svg
+from bench.harness import Row, RunInfo, Target, interleave, median, render_table, write_json
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPOSITORY not in sys.path:  # pragma: no cover - python -m bench from the root has it
@@ -802,12 +794,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--out",
         default=os.path.join(REPOSITORY, "bench-results"),
-        help="directory for results.json, table.md and speedups.png (default: bench-results/)",
+        help="directory for results.json, table.md and speedups.svg (default: bench-results/)",
     )
     parser.add_argument(
         "--only", nargs="+", choices=GROUPS, default=list(GROUPS), help="groups to run"
     )
-    parser.add_argument("--no-chart", action="store_true", help="do not draw the PNG chart")
+    parser.add_argument("--no-chart", action="store_true", help="do not draw the SVG chart")
     arguments = parser.parse_args(argv)
     settings = Settings.quick_settings() if arguments.quick else Settings()
     os.makedirs(arguments.out, exist_ok=True)
@@ -841,8 +833,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         info,
     )
     if not arguments.no_chart and rows:
-        problem = write_chart(os.path.join(arguments.out, "speedups.png"), rows)
-        if problem:
-            print(problem, file=sys.stderr)
+        write_svg(
+            os.path.join(arguments.out, "speedups.svg"),
+            rows,
+            f"rawmmap benchmark: {info.describe()}",
+            f"{info.describe_load()}; "
+            f"{os.cpu_count()} CPUs; {'quick mode, meaningless sizes; ' if settings.quick else ''}"
+            "each bar is measured interleaved with its peer",
+        )
     print(f"results in {arguments.out}", file=sys.stderr)
     return 0
