@@ -1,14 +1,20 @@
-"""The benchmark suite: rawmmap side by side with stdlib mmap, os.pread and C.
+"""The benchmark suite: rawmmap side by side with its references and peers.
 
-Six groups, each timed in interleaved rounds (see ``bench.harness``):
+Eight groups, each timed in interleaved rounds (see ``bench.harness``):
 
 1. import: ``import rawmmap`` against ``import ctypes`` and ``import mmap``
    in fresh interpreters, and the processes spawned while importing;
-2. read: random 8 B / 4 KiB reads of a cached 64 MiB file;
-3. write: random 8 B / 4 KiB writes, likewise;
-4. scan: a sequential CRC-32 over a cached 256 MiB file;
-5. lifecycle: map + touch one page + unmap;
-6. rawcalls: mprotect, msync(MS_ASYNC), madvise, mincore on one page,
+2. access: Region's accessors (read, ``[a:b]``, ``[i]``, write,
+   ``[a:b] =``) against a minimal pure-Python wrapper over the same kind of
+   memoryview (``bench.references``), and on regions with 2 and 1000
+   protection ranges against the region with one;
+3. pagecalls: ``mprotect`` of one page with 1000 ranges against 1, and
+   ``view()`` on a read-only region against a writable one;
+4. read: random 8 B / 4 KiB reads of a cached 64 MiB file;
+5. write: random 8 B / 4 KiB writes, likewise;
+6. scan: a sequential CRC-32 over a cached 256 MiB file;
+7. lifecycle: map + touch one page + unmap;
+8. rawcalls: mprotect, msync(MS_ASYNC), madvise, mincore on one page,
    from rawmmap and from a C program compiled here.
 
 Run it as ``python -m bench`` from the repository root.
@@ -33,6 +39,7 @@ from typing import Callable
 
 from bench.chart import write_svg
 from bench.harness import Row, RunInfo, Target, interleave, median, render_table, write_json
+from bench.references import ReferenceWrapper
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPOSITORY not in sys.path:  # pragma: no cover - python -m bench from the root has it
@@ -45,9 +52,10 @@ __all__ = ["Settings", "main", "run"]
 
 MIB = 1 << 20
 PAGE = rawmmap.page_size()
+READ = int(rawmmap.Prot.READ)
 READ_WRITE = int(rawmmap.Prot.READ | rawmmap.Prot.WRITE)
 
-GROUPS = ("import", "read", "write", "scan", "lifecycle", "rawcalls")
+GROUPS = ("import", "access", "pagecalls", "read", "write", "scan", "lifecycle", "rawcalls")
 
 # The budget of ../shared/DESIGN.md and issue 5, as speedups (peer / rawmmap).
 VIEW_VS_MMAP = Target(2.0, ">= 2.00")
@@ -56,16 +64,28 @@ NO_SLOWER = Target(1.0, ">= 1.00")
 SCAN_SPEED = Target(0.98, ">= 0.98")
 LIFECYCLE_COST = Target(1 / 1.05, ">= 0.95 (cost <= 1.05x)")
 IMPORT_COST = Target(0.5, ">= 0.50 (cost <= 2x)")
+# Issue 12's, as costs: at most Nx the reference is a speedup of at least 1/N.
+ACCESSOR_COST = Target.cost_at_most(1.15)
+RANGES_COST = Target.cost_at_most(1.3)
+MPROTECT_RANGES_COST = Target.cost_at_most(2.0)
+READONLY_VIEW_COST = Target.cost_at_most(1.1)
+
+#: Pages of the regions with many protection ranges (one range per page).
+RANGE_PAGES = 1000
+#: The protection layouts measured: 1 range, 2, and one per page.
+RANGE_COUNTS = (1, 2, RANGE_PAGES)
 
 
 @dataclass
 class Settings:
-    """Sizes and repetitions; ``quick()`` gives the smoke-test ones."""
+    """Sizes and repetitions; ``quick_settings()`` gives the smoke-test ones."""
 
     read_file: int = 64 * MIB
     scan_file: int = 256 * MIB
     operations: int = 20000
     rounds: int = 15
+    access_operations: int = 10000
+    pagecall_operations: int = 2000
     scan_rounds: int = 7
     lifecycle_operations: int = 2000
     call_operations: int = 20000
@@ -80,6 +100,8 @@ class Settings:
             scan_file=2 * MIB,
             operations=200,
             rounds=2,
+            access_operations=50,
+            pagecall_operations=20,
             scan_rounds=2,
             lifecycle_operations=20,
             call_operations=200,
@@ -109,6 +131,7 @@ def _row(
     target: Target | None = None,
     note: str = "",
 ) -> Row:
+    """One row from interleaved samples: the medians, and the samples themselves."""
     return Row(
         group=group,
         benchmark=benchmark,
@@ -294,7 +317,217 @@ def check_import_processes(workdir: str) -> list[Check]:
     return checks
 
 
-# ------------------------------------------------------------ 2. and 3. reads, writes
+# ------------------------------------------------------------ 2. and 3. accessors, page calls
+
+
+ACCESSORS = ("Region.read", "region[a:b]", "region[i]", "Region.write", "region[a:b] =")
+
+
+def _access_loop(
+    accessor: str,
+    target: rawmmap.Region | ReferenceWrapper,
+    offsets: Sequence[int],
+    data: bytes,
+) -> Callable[[], object]:
+    """The timed loop of one accessor: the same code for every target."""
+    length = len(data)
+    if accessor == "Region.read":
+
+        def run() -> None:
+            read = target.read
+            for offset in offsets:
+                read(offset, length)
+
+    elif accessor == "region[a:b]":
+
+        def run() -> None:
+            for offset in offsets:
+                target[offset : offset + length]
+
+    elif accessor == "region[i]":
+
+        def run() -> None:
+            for offset in offsets:
+                target[offset]
+
+    elif accessor == "Region.write":
+
+        def run() -> None:
+            write = target.write
+            for offset in offsets:
+                write(offset, data)
+
+    else:
+
+        def run() -> None:
+            for offset in offsets:
+                target[offset : offset + length] = data
+
+    return run
+
+
+def count_protection_ranges(region: rawmmap.Region) -> int:
+    """Count the runs of pages with one protection, page by page (public API only)."""
+    states = [region.protection(page * PAGE) for page in range(region.mapped_length // PAGE)]
+    return 1 + sum(1 for before, after in zip(states, states[1:]) if before != after)
+
+
+def ranged_region(ranges: int) -> rawmmap.Region:
+    """RANGE_PAGES anonymous pages, every one faulted in, in ``ranges`` protection runs.
+
+    The pages are READ|WRITE; for 2 runs the last page is READ, for one run
+    per page every odd page is (Region.mprotect of single pages). Even
+    pages are writable in every layout, so one list of offsets serves all.
+    """
+    region = rawmmap.map_anonymous(RANGE_PAGES * PAGE)
+    region.write(0, b"\x5a" * region.length)
+    if ranges == 2:
+        read_only: Sequence[int] = [RANGE_PAGES - 1]
+    elif ranges == RANGE_PAGES:
+        read_only = range(1, RANGE_PAGES, 2)
+    else:
+        read_only = []
+    for page in read_only:
+        region.mprotect(READ, page * PAGE, PAGE)
+    counted = count_protection_ranges(region)
+    if counted != ranges:
+        region.munmap()
+        raise RuntimeError(f"asked for {ranges} protection ranges, made {counted}")
+    return region
+
+
+def _range_name(ranges: int) -> str:
+    return f"Region {ranges} range" + ("" if ranges == 1 else "s")
+
+
+def bench_access(settings: Settings) -> list[Row]:
+    """Region's accessors against the reference wrapper, and by number of protection ranges."""
+    count = settings.access_operations
+    size = RANGE_PAGES * PAGE
+    regions = {_range_name(ranges): ranged_region(ranges) for ranges in RANGE_COUNTS}
+    single = regions[_range_name(1)]
+    view = single.view()
+    reference = ReferenceWrapper(view)
+    generator = random.Random(12)
+    writable_pages = range(0, RANGE_PAGES, 2)
+    reference_rows: list[Row] = []
+    range_rows: list[Row] = []
+    try:
+        for accessor in ACCESSORS:
+            for length in (1,) if accessor == "region[i]" else (8, 4096):
+                if accessor in ("Region.write", "region[a:b] ="):
+                    # Inside one writable page: the odd pages are READ.
+                    offsets = [
+                        generator.choice(writable_pages) * PAGE
+                        + generator.randrange(PAGE - length + 1)
+                        for _ in range(count)
+                    ]
+                else:
+                    offsets = [generator.randrange(size - length + 1) for _ in range(count)]
+                data = bytes(generator.randrange(256) for _ in range(length))
+                variants = {"reference": _access_loop(accessor, reference, offsets, data)}
+                for name, region in regions.items():
+                    variants[name] = _access_loop(accessor, region, offsets, data)
+                samples = interleave(variants, settings.rounds, count)
+                name = accessor if accessor == "region[i]" else f"{accessor} {length} B"
+                reference_rows.append(
+                    _row(
+                        "access: against the reference wrapper",
+                        name,
+                        samples,
+                        _range_name(1),
+                        "reference",
+                        target=ACCESSOR_COST,
+                        note="reference: bounds check, RLock acquire/release, memoryview copy",
+                    )
+                )
+                for ranges in RANGE_COUNTS[1:]:
+                    range_rows.append(
+                        _row(
+                            "access: by protection ranges",
+                            name,
+                            samples,
+                            _range_name(ranges),
+                            _range_name(1),
+                            target=RANGES_COST,
+                        )
+                    )
+    finally:
+        view.release()
+        for region in regions.values():
+            region.munmap()
+    return reference_rows + range_rows
+
+
+def bench_pagecalls(settings: Settings) -> list[Row]:
+    """mprotect of one page by number of ranges; view() of a read-only region."""
+    count = settings.pagecall_operations + settings.pagecall_operations % 2
+    middle = RANGE_PAGES // 2 * PAGE  # an even page: READ|WRITE in every layout
+    flip = (READ, READ_WRITE)  # an even count leaves it as it was
+
+    def toggle(region: rawmmap.Region) -> Callable[[], object]:
+        def run() -> None:
+            mprotect = region.mprotect
+            for index in range(count):
+                mprotect(flip[index & 1], middle, PAGE)
+
+        return run
+
+    def view_and_release(region: rawmmap.Region) -> Callable[[], object]:
+        def run() -> None:
+            view = region.view
+            for _ in range(count):
+                view().release()
+
+        return run
+
+    rows = []
+    few, many = ranged_region(1), ranged_region(RANGE_PAGES)
+    try:
+        samples = interleave(
+            {"1 range": toggle(few), f"{RANGE_PAGES} ranges": toggle(many)},
+            settings.rounds,
+            count,
+        )
+    finally:
+        few.munmap()
+        many.munmap()
+    rows.append(
+        _row(
+            "pagecalls",
+            "Region.mprotect 1 page",
+            samples,
+            f"{RANGE_PAGES} ranges",
+            "1 range",
+            target=MPROTECT_RANGES_COST,
+            note="the middle page, READ then READ|WRITE (each call changes it)",
+        )
+    )
+    read_only = rawmmap.map_anonymous(PAGE, READ)
+    writable = rawmmap.map_anonymous(PAGE)
+    try:
+        samples = interleave(
+            {"read-only": view_and_release(read_only), "writable": view_and_release(writable)},
+            settings.rounds,
+            count,
+        )
+    finally:
+        read_only.munmap()
+        writable.munmap()
+    rows.append(
+        _row(
+            "pagecalls",
+            "Region.view() + release, 1 page",
+            samples,
+            "read-only",
+            "writable",
+            target=READONLY_VIEW_COST,
+        )
+    )
+    return rows
+
+
+# ------------------------------------------------------------ 4. and 5. reads, writes
 
 
 def bench_read(settings: Settings, path: str) -> list[Row]:
@@ -526,7 +759,7 @@ def _index_write_variants(
     return {"Region[i]=": region_index, "mmap[i]=": mmap_index}
 
 
-# ------------------------------------------------------------------ 4. scan
+# ------------------------------------------------------------------ 6. scan
 
 
 def bench_scan(settings: Settings, path: str) -> list[Row]:
@@ -564,7 +797,7 @@ def bench_scan(settings: Settings, path: str) -> list[Row]:
     ]
 
 
-# ------------------------------------------------------------------ 5. lifecycle
+# ------------------------------------------------------------------ 7. lifecycle
 
 
 def bench_lifecycle(settings: Settings, path: str) -> list[Row]:
@@ -650,7 +883,7 @@ def bench_lifecycle(settings: Settings, path: str) -> list[Row]:
     ]
 
 
-# ------------------------------------------------------------------ 6. raw calls
+# ------------------------------------------------------------------ 8. raw calls
 
 
 RAW_CALLS = ("mprotect", "msync", "madvise", "mincore")
@@ -767,6 +1000,10 @@ def run(settings: Settings, groups: Sequence[str], workdir: str) -> tuple[list[R
         if group == "import":
             rows += bench_import(settings)
             checks += check_import_processes(workdir)
+        elif group == "access":
+            rows += bench_access(settings)
+        elif group == "pagecalls":
+            rows += bench_pagecalls(settings)
         elif group == "read":
             rows += bench_read(settings, read_file)
         elif group == "write":

@@ -1,8 +1,9 @@
 """Smoke test of the benchmark harness: ``python -m bench --quick`` runs.
 
 It checks that every benchmark group runs and writes its table, JSON and
-chart, and that the chart and the statistics behind it say what they
-should; it asserts nothing about timings.
+chart, that the rows of issue 12's targets are there with their targets and
+samples, and that the references the bench measures against behave as
+their names say; it asserts nothing about timings.
 """
 
 from __future__ import annotations
@@ -10,12 +11,46 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Callable
 from xml.etree import ElementTree
+
+import pytest
 
 from bench.chart import render_svg
 from bench.harness import Row, Target, median_interval
+from bench.references import ReferenceWrapper
+from bench.run import RANGE_PAGES, count_protection_ranges, ranged_region
 
 from .support import ROOT, run_interpreter
+
+#: (row group, benchmark, rawmmap variant, peer variant) of every row with one
+#: of issue 12's targets.
+TARGET_ROWS = [
+    *(
+        ("access: against the reference wrapper", name, "Region 1 range", "reference")
+        for name in (
+            "Region.read 8 B",
+            "Region.read 4096 B",
+            "region[a:b] 8 B",
+            "region[a:b] 4096 B",
+            "region[i]",
+            "Region.write 8 B",
+            "Region.write 4096 B",
+            "region[a:b] = 8 B",
+            "region[a:b] = 4096 B",
+        )
+    ),
+    ("access: by protection ranges", "Region.read 8 B", "Region 2 ranges", "Region 1 range"),
+    ("access: by protection ranges", "region[i]", "Region 1000 ranges", "Region 1 range"),
+    (
+        "access: by protection ranges",
+        "region[a:b] = 4096 B",
+        "Region 1000 ranges",
+        "Region 1 range",
+    ),
+    ("pagecalls", "Region.mprotect 1 page", "1000 ranges", "1 range"),
+    ("pagecalls", "Region.view() + release, 1 page", "read-only", "writable"),
+]
 
 
 def test_bench_quick_run_writes_table_json_and_chart(tmp_path: Path) -> None:
@@ -25,8 +60,17 @@ def test_bench_quick_run_writes_table_json_and_chart(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "| benchmark | rawmmap | peer | speedup | rounds | target | met |" in result.stdout
     document = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
-    groups = {row["group"] for row in document["rows"]}
-    assert groups == {"import", "read", "write", "scan", "lifecycle", "rawcalls"}
+    groups = {row["group"].split(":")[0] for row in document["rows"]}
+    assert groups == {
+        "import",
+        "access",
+        "pagecalls",
+        "read",
+        "write",
+        "scan",
+        "lifecycle",
+        "rawcalls",
+    }
     rounds = document["settings"]["rounds"]
     for row in document["rows"]:
         assert row["rawmmap_ns"] > 0
@@ -37,11 +81,15 @@ def test_bench_quick_run_writes_table_json_and_chart(tmp_path: Path) -> None:
         # Round by round dominance carries over to the medians.
         low, high = row["spread"]
         assert low * 0.999 <= row["speedup"] <= high * 1.001
-    assert all(
-        len(row["samples"][row["rawmmap_variant"]]) == rounds
+    found = {
+        (row["group"], row["benchmark"], row["rawmmap_variant"], row["peer_variant"]): row
         for row in document["rows"]
-        if row["group"] != "import"
-    )
+    }
+    for key in TARGET_ROWS:
+        assert key in found, key
+        assert found[key]["target"] is not None, key
+    access = found[TARGET_ROWS[0]]
+    assert len(access["samples"]["reference"]) == rounds
     assert document["commit"] is None or len(document["commit"]) == 40
     assert {"version", "implementation", "free_threaded", "gil_enabled"} <= set(
         document["interpreter"]
@@ -65,6 +113,45 @@ def test_bench_quick_run_counts_no_process_spawned_at_import(tmp_path: Path) -> 
     assert checks
     assert all(check["value"] == 0 for check in checks)
     assert not (tmp_path / "speedups.svg").exists()
+
+
+def test_reference_wrapper_reads_and_writes_like_a_bytearray() -> None:
+    memory = bytearray(range(64))
+    view = memoryview(memory)
+    wrapper = ReferenceWrapper(view)
+    assert wrapper.read(3, 4) == bytes(range(3, 7))
+    assert wrapper[10:14] == bytes(range(10, 14))
+    assert wrapper[-1] == 63
+    assert wrapper.write(0, b"ab") == 2
+    wrapper[2:4] = b"cd"
+    assert memory[:4] == b"abcd"
+    view.release()
+
+
+@pytest.mark.parametrize(
+    "access",
+    [
+        lambda wrapper: wrapper.read(60, 8),
+        lambda wrapper: wrapper.read(-1, 1),
+        lambda wrapper: wrapper[64],
+        lambda wrapper: wrapper.write(63, b"xy"),
+        lambda wrapper: wrapper.__setitem__(slice(0, 2), b"x"),
+    ],
+)
+def test_reference_wrapper_checks_bounds(access: Callable[[ReferenceWrapper], object]) -> None:
+    with memoryview(bytearray(64)) as view:
+        wrapper = ReferenceWrapper(view)
+        with pytest.raises(IndexError):
+            access(wrapper)
+
+
+@pytest.mark.parametrize("ranges", [1, 2, RANGE_PAGES])
+def test_ranged_region_has_the_protection_ranges_it_names(ranges: int) -> None:
+    region = ranged_region(ranges)
+    try:
+        assert count_protection_ranges(region) == ranges
+    finally:
+        region.munmap()
 
 
 def test_cost_target_is_the_inverse_speedup() -> None:
