@@ -18,7 +18,7 @@ import pytest
 
 from bench.chart import render_svg
 from bench.harness import Row, Target, median_interval
-from bench.references import ReferenceWrapper
+from bench.references import BareCalls, ReferenceWrapper
 from bench.run import RANGE_PAGES, count_protection_ranges, ranged_region
 
 from .support import ROOT, run_interpreter
@@ -50,6 +50,8 @@ TARGET_ROWS = [
     ),
     ("pagecalls", "Region.mprotect 1 page", "1000 ranges", "1 range"),
     ("pagecalls", "Region.view() + release, 1 page", "read-only", "writable"),
+    ("lifecycle", "map+touch+unmap anonymous", "Region", "bare ctypes"),
+    ("lifecycle", "map+touch+unmap file", "Region", "bare ctypes"),
 ]
 
 
@@ -143,6 +145,14 @@ def test_reference_wrapper_checks_bounds(access: Callable[[ReferenceWrapper], ob
         wrapper = ReferenceWrapper(view)
         with pytest.raises(IndexError):
             access(wrapper)
+
+
+def test_bare_calls_map_touch_and_unmap() -> None:
+    import rawmmap
+
+    private_anonymous = int(rawmmap.MapFlag.PRIVATE | rawmmap.MapFlag.ANONYMOUS)
+    read_write = int(rawmmap.Prot.READ | rawmmap.Prot.WRITE)
+    BareCalls().lifecycle(3, rawmmap.page_size(), read_write, private_anonymous, -1)
 
 
 @pytest.mark.parametrize("ranges", [1, 2, RANGE_PAGES])
