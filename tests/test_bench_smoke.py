@@ -52,6 +52,7 @@ TARGET_ROWS = [
     ("pagecalls", "Region.view() + release, 1 page", "read-only", "writable"),
     ("lifecycle", "map+touch+unmap anonymous", "Region", "bare ctypes"),
     ("lifecycle", "map+touch+unmap file", "Region", "bare ctypes"),
+    ("import", "import (wall - bare start)", "rawmmap", "ctypes"),
 ]
 
 
