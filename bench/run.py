@@ -42,7 +42,16 @@ from dataclasses import dataclass
 from typing import Callable
 
 from bench.chart import write_svg
-from bench.harness import Row, RunInfo, Target, interleave, median, render_table, write_json
+from bench.harness import (
+    Row,
+    RunInfo,
+    Target,
+    interleave,
+    median,
+    median_interval,
+    render_table,
+    write_json,
+)
 from bench.references import BareCalls, ReferenceWrapper
 
 REPOSITORY = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -61,18 +70,20 @@ READ_WRITE = int(rawmmap.Prot.READ | rawmmap.Prot.WRITE)
 
 GROUPS = ("import", "access", "pagecalls", "read", "write", "scan", "lifecycle", "rawcalls")
 
-# The budget of ../shared/DESIGN.md and issue 5, as speedups (peer / rawmmap).
-VIEW_VS_MMAP = Target(2.0, ">= 2.00")
-VIEW_VS_SYSCALL = Target(5.0, ">= 5.00")
-NO_SLOWER = Target(1.0, ">= 1.00")
-SCAN_SPEED = Target(0.98, ">= 0.98")
-# Issue 12's, as costs: at most Nx the reference is a speedup of at least 1/N.
+# The budget of ../shared/DESIGN.md (issue 12's targets), as speedups
+# (peer / rawmmap); a cost of at most Nx is a speedup of at least 1/N.
 ACCESSOR_COST = Target.cost_at_most(1.15)
 RANGES_COST = Target.cost_at_most(1.3)
 MPROTECT_RANGES_COST = Target.cost_at_most(2.0)
 READONLY_VIEW_COST = Target.cost_at_most(1.1)
 LIFECYCLE_COST = Target.cost_at_most(1.4)
+SMALL_VIEW_VS_MMAP = Target.faster(1.3)
+SCAN_SPEED = Target(0.98, ">= 0.98x")
 IMPORT_COST = Target.cost_at_most(1.6)
+# Issue 5's, where issue 12 did not replace them: a 4 KiB view slice against
+# an mmap slice (it copies 4 KiB), and a view against a system call per access.
+VIEW_VS_MMAP = Target.faster(2.0)
+VIEW_VS_SYSCALL = Target.faster(5.0)
 
 #: Pages of the regions with many protection ranges (one range per page).
 RANGE_PAGES = 1000
@@ -87,10 +98,14 @@ class Settings:
     read_file: int = 64 * MIB
     scan_file: int = 256 * MIB
     operations: int = 20000
-    rounds: int = 15
+    rounds: int = 21
     access_operations: int = 10000
     pagecall_operations: int = 2000
-    scan_rounds: int = 7
+    # Enough rounds that the median is known to a percent or two (the JSON
+    # has its confidence interval), so that the per-round spread of a
+    # shared machine does not decide a 0.98x target; more while it would.
+    scan_rounds: int = 41
+    scan_max_rounds: int = 123
     lifecycle_operations: int = 2000
     call_operations: int = 20000
     import_rounds: int = 31
@@ -108,6 +123,7 @@ class Settings:
             access_operations=50,
             pagecall_operations=20,
             scan_rounds=2,
+            scan_max_rounds=2,
             lifecycle_operations=20,
             call_operations=200,
             import_rounds=2,
@@ -627,6 +643,10 @@ def bench_pagecalls(settings: Settings) -> list[Row]:
 # ------------------------------------------------------------ 4. and 5. reads, writes
 
 
+#: Why Region's own accessors have no target against the stdlib's C methods.
+C_PEER = "a Python method against a C one: the budget is the reference wrapper's (access group)"
+
+
 def bench_read(settings: Settings, path: str) -> list[Row]:
     """Random small reads: Region view, Region slicing/read, mmap slicing, os.pread."""
     rows: list[Row] = []
@@ -653,11 +673,12 @@ def bench_read(settings: Settings, path: str) -> list[Row]:
             )
             samples = interleave(variants, settings.rounds, settings.operations)
             name = f"read {length} B"
+            against_mmap = SMALL_VIEW_VS_MMAP if length == 8 else VIEW_VS_MMAP
             rows += [
-                _row("read", name, samples, "Region view", "mmap slice", target=VIEW_VS_MMAP),
+                _row("read", name, samples, "Region view", "mmap slice", target=against_mmap),
                 _row("read", name, samples, "Region view", "os.pread", target=VIEW_VS_SYSCALL),
-                _row("read", name, samples, "Region slice", "mmap slice", target=NO_SLOWER),
-                _row("read", name, samples, "Region.read", "mmap slice", target=NO_SLOWER),
+                _row("read", name, samples, "Region slice", "mmap slice", note=C_PEER),
+                _row("read", name, samples, "Region.read", "mmap slice", note=C_PEER),
                 _row(
                     "read",
                     name,
@@ -679,9 +700,7 @@ def bench_read(settings: Settings, path: str) -> list[Row]:
         samples = interleave(
             _index_read_variants(offsets, region, stdlib), settings.rounds, settings.operations
         )
-        rows.append(
-            _row("read", "read 1 B index", samples, "Region[i]", "mmap[i]", target=NO_SLOWER)
-        )
+        rows.append(_row("read", "read 1 B index", samples, "Region[i]", "mmap[i]", note=C_PEER))
     finally:
         view.release()
         stdlib_view.release()
@@ -779,18 +798,20 @@ def bench_write(settings: Settings, path: str) -> list[Row]:
                 settings.operations,
             )
             name = f"write {length} B"
+            # The read targets by analogy (issue 5: "likewise").
+            against_mmap = SMALL_VIEW_VS_MMAP if length == 8 else VIEW_VS_MMAP
             rows += [
-                _row("write", name, samples, "Region view", "mmap slice", target=VIEW_VS_MMAP),
+                _row("write", name, samples, "Region view", "mmap slice", target=against_mmap),
                 _row("write", name, samples, "Region view", "os.pwrite", target=VIEW_VS_SYSCALL),
-                _row("write", name, samples, "Region slice", "mmap slice", target=NO_SLOWER),
-                _row("write", name, samples, "Region.write", "mmap slice", target=NO_SLOWER),
+                _row("write", name, samples, "Region slice", "mmap slice", note=C_PEER),
+                _row("write", name, samples, "Region.write", "mmap slice", note=C_PEER),
             ]
         offsets = [generator.randrange(size) for _ in range(settings.operations)]
         samples = interleave(
             _index_write_variants(offsets, region, stdlib), settings.rounds, settings.operations
         )
         rows.append(
-            _row("write", "write 1 B index", samples, "Region[i]=", "mmap[i]=", target=NO_SLOWER)
+            _row("write", "write 1 B index", samples, "Region[i]=", "mmap[i]=", note=C_PEER)
         )
     finally:
         view.release()
@@ -882,16 +903,32 @@ def bench_scan(settings: Settings, path: str) -> list[Row]:
                     break
                 crc = zlib.crc32(chunk, crc)
 
-    samples = interleave(
-        {"Region view": region_scan, "mmap": mmap_scan, "read(1 MiB)": buffered_scan},
-        settings.scan_rounds,
-        operations=1,
-    )
+    variants = {"Region view": region_scan, "mmap": mmap_scan, "read(1 MiB)": buffered_scan}
+    samples = interleave(variants, settings.scan_rounds, operations=1)
     name = f"scan {size // MIB} MiB (crc32)"
-    return [
-        _row("scan", name, samples, "Region view", "mmap", target=SCAN_SPEED),
-        _row("scan", name, samples, "Region view", "read(1 MiB)"),
-    ]
+    # The two scans read the same cached pages through the same kind of
+    # mapping, so the ratio sits near 1.0, close to the 0.98 target: while
+    # the 95% interval of the median round still holds the target, the
+    # noise would decide, so more rounds are added (up to scan_max_rounds).
+    while True:
+        row = _row("scan", name, samples, "Region view", "mmap", target=SCAN_SPEED)
+        low, high = median_interval(row.ratios)
+        undecided = low < SCAN_SPEED.minimum <= high
+        rounds = len(row.ratios)
+        if not undecided or rounds >= settings.scan_max_rounds:
+            break
+        more = interleave(
+            variants,
+            min(settings.scan_rounds, settings.scan_max_rounds - rounds),
+            operations=1,
+            warmup=0,
+        )
+        for variant, values in more.items():
+            samples[variant].extend(values)
+    row.note = f"{rounds} rounds; 95% interval of the median round: {low:.3f}-{high:.3f}" + (
+        " (it holds the target: noise decides this run)" if undecided else ""
+    )
+    return [row, _row("scan", name, samples, "Region view", "read(1 MiB)")]
 
 
 # ------------------------------------------------------------------ 7. lifecycle
@@ -1144,7 +1181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, run the benchmarks, print the table, write the files."""
     parser = argparse.ArgumentParser(
         prog="python -m bench",
-        description="rawmmap against stdlib mmap, os.pread and C, in interleaved rounds.",
+        description="rawmmap against its references (a pure-Python wrapper, bare ctypes), "
+        "stdlib mmap, os.pread and C, in interleaved rounds.",
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     parser.add_argument(
@@ -1172,8 +1210,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(table)
     print(
         "\nspeedup = peer time / rawmmap time (above 1: rawmmap faster); medians of "
-        f"{settings.rounds} interleaved rounds; rounds = the slowest and the fastest round's "
-        "speedup" + (" (quick mode: sizes too small to mean anything)" if settings.quick else "")
+        f"interleaved rounds ({settings.rounds}; scan {settings.scan_rounds} to "
+        f"{settings.scan_max_rounds}, import {settings.import_rounds}); "
+        "rounds = the slowest and the fastest round's speedup"
+        + (" (quick mode: sizes too small to mean anything)" if settings.quick else "")
     )
     print(f"{info.describe()}; {info.describe_load()}")
     with open(os.path.join(arguments.out, "table.md"), "w", encoding="utf-8") as output:

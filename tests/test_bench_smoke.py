@@ -52,6 +52,8 @@ TARGET_ROWS = [
     ("pagecalls", "Region.view() + release, 1 page", "read-only", "writable"),
     ("lifecycle", "map+touch+unmap anonymous", "Region", "bare ctypes"),
     ("lifecycle", "map+touch+unmap file", "Region", "bare ctypes"),
+    ("read", "read 8 B", "Region view", "mmap slice"),
+    ("scan", "scan 2 MiB (crc32)", "Region view", "mmap"),
     ("import", "import (wall - bare start)", "rawmmap", "ctypes"),
 ]
 
