@@ -235,15 +235,19 @@ def _bar(
             f'<path d="M{mark:.1f} {y + 2}V{y + ROW_HEIGHT - 2}" stroke="{TARGET_COLOUR}" '
             'stroke-width="3"/>'
         )
-    # The value, past the bar's tip and its whisker, on the side away from 1.0.
+    # The value, past the bar's tip, its whisker and a target mark on that
+    # side, on the side away from 1.0: nothing is drawn over it.
+    target_x = None if row.target is None else x_of(row.target.minimum)
     if row.speedup >= 1:
+        edge = max(tip, right, target_x if target_x is not None and target_x > one else tip)
         parts.append(
-            f'<text x="{max(tip, right) + 6:.1f}" y="{centre + 4.5:.1f}" font-weight="bold">'
+            f'<text x="{edge + 6:.1f}" y="{centre + 4.5:.1f}" font-weight="bold">'
             f"{_format_ratio(row.speedup)}</text>"
         )
     else:
+        edge = min(tip, left, target_x if target_x is not None and target_x < one else tip)
         parts.append(
-            f'<text x="{min(tip, left) - 6:.1f}" y="{centre + 4.5:.1f}" text-anchor="end" '
+            f'<text x="{edge - 6:.1f}" y="{centre + 4.5:.1f}" text-anchor="end" '
             f'font-weight="bold">{_format_ratio(row.speedup)}</text>'
         )
     parts.append("</g>")
