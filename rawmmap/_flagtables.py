@@ -12,7 +12,14 @@ masks and field encodings (``MAP_TYPE``, ``MAP_HUGE_SHIFT`` and
 ``MAP_HUGE_MASK``, FreeBSD's ``MAP_ALIGNED(n)``), function-like macros (FreeBSD's ``PROT_MAX``),
 ``MAP_FAILED``, names reserved as placeholders (``MAP_RESERVED*``,
 ``_MAP_*``) and obsolete aliases (``MAP_COPY``, PA-RISC's zero-valued
-``MAP_VARIABLE``). ``MAP_32BIT`` is stored as ``BIT32``.
+``MAP_VARIABLE``). ``MAP_32BIT`` is stored as ``BIT32``. ``PkeyRights`` is
+``PKEY_*`` without ``PKEY_ACCESS_MASK``; ``MemfdSecretFlag`` holds the one
+flag memfd_secret(2) takes, ``O_CLOEXEC``, whose value differs per arch.
+
+The second half of the module holds Linux system call numbers per ABI, for
+the calls the C library may not wrap (``SYSCALL_NAMES``): ``linux_abi()``
+names the ABI of an interpreter, ``syscalls_for(abi)`` gives its numbers,
+``current_syscalls()`` those of the running process.
 
 Sources (values carried over, no code); each table names its file:
 
@@ -118,13 +125,24 @@ _LINUX_GENERIC: Table = {
     "MlockFlag": {"ONFAULT": 0x01},
     # include/uapi/linux/mman.h
     "RemapFlag": {"MAYMOVE": 1, "FIXED": 2, "DONTUNMAP": 4},
+    # include/uapi/asm-generic/mman-common.h (pkey_alloc(2), pkey_set(3));
+    # PKEY_UNRESTRICTED, the zero value, since Linux 6.15.
+    "PkeyRights": {"UNRESTRICTED": 0x0, "DISABLE_ACCESS": 0x1, "DISABLE_WRITE": 0x2},
+    # include/uapi/asm-generic/fcntl.h: O_CLOEXEC, the one flag
+    # memfd_secret(2) accepts (mm/secretmem.c refuses any other bit; the man
+    # page's "FD_CLOEXEC" is 1, which the kernel refuses with EINVAL).
+    "MemfdSecretFlag": {"CLOEXEC": 0o2000000},
 }
 
 # arch/x86/include/uapi/asm/mman.h: asm-generic plus two placement flags.
 _LINUX_X86_EXTRA: Table = {"MapFlag": {"BIT32": 0x40, "ABOVE4G": 0x80}}
 
-# arch/arm64/include/uapi/asm/mman.h: asm-generic plus two protection bits.
-_LINUX_ARM64_EXTRA: Table = {"Prot": {"BTI": 0x10, "MTE": 0x20}}
+# arch/arm64/include/uapi/asm/mman.h: asm-generic plus two protection bits,
+# and the two rights of the Permission Overlay Extension (Linux 6.12).
+_LINUX_ARM64_EXTRA: Table = {
+    "Prot": {"BTI": 0x10, "MTE": 0x20},
+    "PkeyRights": {"DISABLE_EXECUTE": 0x4, "DISABLE_READ": 0x8},
+}
 
 # arch/powerpc/include/uapi/asm/mman.h: includes asm-generic/mman-common.h,
 # then sets its own mmap and mlockall bits (MAP_RENAME is an alias of
@@ -140,6 +158,7 @@ _LINUX_POWERPC_EXTRA: Table = {
         "EXECUTABLE": 0x1000,
     },
     "MlockAllFlag": {"CURRENT": 0x2000, "FUTURE": 0x4000, "ONFAULT": 0x8000},
+    "PkeyRights": {"DISABLE_EXECUTE": 0x4},
 }
 
 # arch/sparc/include/uapi/asm/mman.h: includes asm-generic/mman-common.h,
@@ -157,6 +176,8 @@ _LINUX_SPARC_EXTRA: Table = {
         "EXECUTABLE": 0x1000,
     },
     "MlockAllFlag": {"CURRENT": 0x2000, "FUTURE": 0x4000, "ONFAULT": 0x8000},
+    # arch/sparc/include/uapi/asm/fcntl.h
+    "MemfdSecretFlag": {"CLOEXEC": 0x400000},
 }
 
 # Advice codes that MIPS, Alpha and PA-RISC share with asm-generic; their
@@ -201,6 +222,11 @@ _LINUX_HUGE_SIZES = {
     "HUGE_2GB": 31 << HUGE_SHIFT,
     "HUGE_16GB": 34 << HUGE_SHIFT,
 }
+
+# PKEY_DISABLE_ACCESS and PKEY_DISABLE_WRITE, which the MIPS, Alpha and
+# PA-RISC headers repeat (their asm/mman.h does not include asm-generic's, so
+# PKEY_UNRESTRICTED of Linux 6.15 is left out for them: not checked here).
+_COMMON_PKEY_RIGHTS = {"DISABLE_ACCESS": 0x1, "DISABLE_WRITE": 0x2}
 
 # From include/uapi/linux/mman.h, which every architecture includes.
 _LINUX_MAP_COMMON = {
@@ -263,6 +289,9 @@ _LINUX_MIPS: Table = {
     "MlockAllFlag": {"CURRENT": 1, "FUTURE": 2, "ONFAULT": 4},
     "MlockFlag": {"ONFAULT": 0x01},
     "RemapFlag": {"MAYMOVE": 1, "FIXED": 2, "DONTUNMAP": 4},
+    "PkeyRights": dict(_COMMON_PKEY_RIGHTS),
+    # arch/mips/include/uapi/asm/fcntl.h leaves O_CLOEXEC to asm-generic.
+    "MemfdSecretFlag": {"CLOEXEC": 0o2000000},
 }
 
 # arch/alpha/include/uapi/asm/mman.h: a complete header of its own (OSF/1
@@ -313,6 +342,9 @@ _LINUX_ALPHA: Table = {
     "MlockAllFlag": {"CURRENT": 8192, "FUTURE": 16384, "ONFAULT": 32768},
     "MlockFlag": {"ONFAULT": 0x01},
     "RemapFlag": {"MAYMOVE": 1, "FIXED": 2, "DONTUNMAP": 4},
+    "PkeyRights": dict(_COMMON_PKEY_RIGHTS),
+    # arch/alpha/include/uapi/asm/fcntl.h
+    "MemfdSecretFlag": {"CLOEXEC": 0o10000000},
 }
 
 # arch/parisc/include/uapi/asm/mman.h: a complete header of its own (HP-UX
@@ -364,6 +396,9 @@ _LINUX_PARISC: Table = {
     "MlockAllFlag": {"CURRENT": 1, "FUTURE": 2, "ONFAULT": 4},
     "MlockFlag": {"ONFAULT": 0x01},
     "RemapFlag": {"MAYMOVE": 1, "FIXED": 2, "DONTUNMAP": 4},
+    "PkeyRights": dict(_COMMON_PKEY_RIGHTS),
+    # arch/parisc/include/uapi/asm/fcntl.h
+    "MemfdSecretFlag": {"CLOEXEC": 0o10000000},
 }
 
 # --- macOS ------------------------------------------------------------------
@@ -561,3 +596,195 @@ def bits(enum_name: str) -> int:
     for value in current().get(enum_name, {}).values():
         union |= value
     return union
+
+
+# --- Linux system call numbers -----------------------------------------------
+#
+# For the calls that the C library may not wrap (glibc 2.36 has no mseal or
+# memfd_secret; musl has none of these), rawmmap calls syscall(2) with the
+# number of the running ABI. Sources (values carried over, no code):
+#
+# * arch/x86/entry/syscalls/syscall_64.tbl (x86_64, and x32 with
+#   __X32_SYSCALL_BIT, 0x40000000, from arch/x86/include/uapi/asm/unistd.h),
+#   arch/x86/entry/syscalls/syscall_32.tbl (i386);
+# * include/uapi/asm-generic/unistd.h, since Linux 6.11 scripts/syscall.tbl
+#   (arm64, riscv, loongarch), arch/arm/tools/syscall.tbl (arm EABI);
+# * arch/{s390,powerpc,sparc,alpha,parisc}/kernel/syscalls/syscall.tbl;
+# * arch/mips/kernel/syscalls/syscall_{o32,n32,n64}.tbl, whose numbers start
+#   at the ABI's base: o32 4000, n64 5000, n32 6000
+#   (arch/mips/include/uapi/asm/unistd.h);
+#
+# as installed by Debian's Linux 6.1 headers (linux-libc-dev-*-cross), which
+# tests/test_flag_headers.py checks, and for what came later: mseal (Linux
+# 6.10, "mseal: wire up mseal syscall": 462 everywhere, alpha 572, on mips
+# plus the ABI's base), s390's memfd_secret (Linux 6.5, commit 7608f70adcb1
+# "s390: wire up memfd_secret system call") and loongarch's (commit
+# abca6583a2aa "LoongArch: Wire up memfd_secret system call", after Linux
+# 6.18: on older kernels the number answers ENOSYS, which is what a kernel
+# without the call says anyway). Since Linux 5.1 (number 424 on) a new call
+# has one number on every architecture but alpha (+110) and mips (+ base);
+# memfd_secret (447) is wired only where the kernel can remove pages from
+# its direct map (x86, arm64, riscv, s390, loongarch), and has no entry
+# elsewhere.
+
+#: The calls with a number in these tables.
+SYSCALL_NAMES = (
+    "mseal",
+    "memfd_secret",
+    "pkey_alloc",
+    "pkey_free",
+    "pkey_mprotect",
+    "process_madvise",
+    "process_mrelease",
+)
+
+
+def _numbers(
+    pkey_mprotect: int, pkey_alloc: int, pkey_free: int, base: int = 0, *, secret: bool
+) -> dict[str, int]:
+    """One ABI's numbers: its own pkey numbers, the unified ones from 440 on."""
+    numbers = {
+        "pkey_mprotect": pkey_mprotect,
+        "pkey_alloc": pkey_alloc,
+        "pkey_free": pkey_free,
+        "process_madvise": base + 440,
+        "process_mrelease": base + 448,
+        "mseal": base + 462,
+    }
+    if secret:
+        numbers["memfd_secret"] = base + 447
+    return numbers
+
+
+_X32_SYSCALL_BIT = 0x40000000
+_X86_64_SYSCALLS = _numbers(329, 330, 331, secret=True)
+# The asm-generic numbers of arm64, riscv and loongarch.
+_GENERIC_SYSCALLS = _numbers(288, 289, 290, secret=True)
+
+_LINUX_SYSCALLS: dict[str, dict[str, int]] = {
+    "x86_64": _X86_64_SYSCALLS,
+    "x32": {name: _X32_SYSCALL_BIT | number for name, number in _X86_64_SYSCALLS.items()},
+    "i386": _numbers(380, 381, 382, secret=True),
+    "arm64": _GENERIC_SYSCALLS,
+    "riscv64": _GENERIC_SYSCALLS,
+    "riscv32": _GENERIC_SYSCALLS,
+    "loongarch64": _GENERIC_SYSCALLS,
+    "arm": _numbers(394, 395, 396, secret=False),
+    "s390x": _numbers(384, 385, 386, secret=True),
+    "s390": _numbers(384, 385, 386, secret=True),
+    "powerpc64": _numbers(386, 384, 385, secret=False),
+    "powerpc": _numbers(386, 384, 385, secret=False),
+    "mips_o32": _numbers(4363, 4364, 4365, 4000, secret=False),
+    "mips_n64": _numbers(5323, 5324, 5325, 5000, secret=False),
+    "mips_n32": _numbers(6327, 6328, 6329, 6000, secret=False),
+    "sparc64": _numbers(362, 363, 364, secret=False),
+    "sparc": _numbers(362, 363, 364, secret=False),
+    "alpha": _numbers(524, 525, 526, 110, secret=False),
+    "parisc": _numbers(351, 352, 353, secret=False),
+    "parisc64": _numbers(351, 352, 353, secret=False),
+}
+
+#: The Linux ABIs that have a system call table.
+LINUX_ABIS = tuple(sorted(_LINUX_SYSCALLS))
+
+
+# Linux family -> (ABI of a 32-bit process, ABI of a 64-bit process).
+_ABI_BY_FAMILY = {
+    "x86": ("i386", "x86_64"),
+    "arm64": ("arm", "arm64"),
+    "mips": ("mips_o32", "mips_n64"),
+    "powerpc": ("powerpc", "powerpc64"),
+    "sparc": ("sparc", "sparc64"),
+    "alpha": ("alpha", "alpha"),
+    "parisc": ("parisc", "parisc64"),
+}
+# The "generic" family by uname prefix: (prefix, 32-bit ABI, 64-bit ABI).
+_GENERIC_ABIS = (
+    ("riscv", "riscv32", "riscv64"),
+    ("s390", "s390", "s390x"),
+    ("loongarch", "loongarch64", "loongarch64"),
+    ("arm", "arm", "arm"),
+)
+# The other 32-bit ABI of a 64-bit kernel, told by the multiarch triplet.
+_NARROW_BY_MULTIARCH = {"x86": ("gnux32", "x32"), "mips": ("abin32", "mips_n32")}
+
+
+def linux_abi(machine: str, pointer_bits: int, multiarch: str = "") -> str:
+    """Return the system call ABI of a Linux process.
+
+    The kernel's architecture (``os.uname().machine``) is not enough: a
+    32-bit process on a 64-bit kernel (i386 on x86_64, arm on arm64, o32 on
+    mips64) uses the 32-bit numbers, so the width of the process's pointers
+    decides. x32 and mips n32 have 32-bit pointers on a 64-bit kernel too;
+    they are told apart by the interpreter's multiarch triplet
+    (``sys.implementation._multiarch``: ``x86_64-linux-gnux32``,
+    ``mips64el-linux-gnuabin32``). arm means EABI (the old ABI is gone
+    since Linux 4.x distributions).
+
+    Args:
+        machine: ``os.uname().machine``.
+        pointer_bits: width of this process's pointers, 32 or 64.
+        multiarch: the interpreter's multiarch triplet, or "".
+
+    Raises:
+        KeyError: rawmmap does not know this machine.
+    """
+    family = linux_family(machine)
+    pair = _ABI_BY_FAMILY.get(family)
+    if pair is None:  # "generic": linux_family matched one of these prefixes
+        pair = next(
+            (narrow, wide)
+            for prefix, narrow, wide in _GENERIC_ABIS
+            if machine.lower().startswith(prefix)
+        )
+    if pointer_bits == 64:
+        return pair[1]
+    marker, other = _NARROW_BY_MULTIARCH.get(family, ("", ""))
+    return other if marker and marker in multiarch else pair[0]
+
+
+def syscalls_for(abi: str) -> dict[str, int]:
+    """Return the system call numbers of one Linux ABI, as a fresh copy.
+
+    Only the calls that ABI has are in it (no memfd_secret on arm, powerpc,
+    mips, sparc, alpha or parisc).
+
+    Raises:
+        KeyError: no table for ``abi``.
+    """
+    return dict(_LINUX_SYSCALLS[abi])
+
+
+_current_syscalls: dict[str, int] = {}
+_current_abi: list[str] = []
+
+
+def current_abi() -> str | None:
+    """Return the system call ABI of the running process, or None off Linux.
+
+    None also where rawmmap knows no table for this Linux machine (then no
+    call falls back to syscall(2)).
+    """
+    if not _current_abi:
+        abi = ""
+        if sys.platform.startswith("linux"):
+            multiarch = getattr(sys.implementation, "_multiarch", "")
+            try:
+                abi = linux_abi(
+                    os.uname().machine,
+                    64 if sys.maxsize > 1 << 32 else 32,
+                    multiarch if isinstance(multiarch, str) else "",
+                )
+            except KeyError:  # pragma: no cover - a Linux machine rawmmap has no table for
+                abi = ""
+        _current_abi.append(abi)
+    return _current_abi[0] or None
+
+
+def current_syscalls() -> dict[str, int]:
+    """Return the system call numbers of the running process ({} off Linux)."""
+    if not _current_syscalls:
+        abi = current_abi()
+        if abi is not None:
+            _current_syscalls.update(_LINUX_SYSCALLS[abi])
+    return _current_syscalls

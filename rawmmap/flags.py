@@ -1,10 +1,12 @@
 """Typed flags for the memory-mapping calls, with this platform's values.
 
-``Prot``, ``MapFlag``, ``SyncFlag``, ``MlockAllFlag``, ``MlockFlag`` and
-``RemapFlag`` are bit masks (``enum.IntFlag``); ``Advice`` holds codes
-(``enum.IntEnum``). Members are named after the C constant without its
-prefix (``PROT_READ`` is ``Prot.READ``), except ``MAP_32BIT``, which is
-``MapFlag.BIT32`` because a name cannot start with a digit.
+``Prot``, ``MapFlag``, ``SyncFlag``, ``MlockAllFlag``, ``MlockFlag``,
+``RemapFlag``, ``PkeyRights`` and ``MemfdSecretFlag`` are bit masks
+(``enum.IntFlag``); ``Advice`` holds codes (``enum.IntEnum``). Members are
+named after the C constant without its prefix (``PROT_READ`` is
+``Prot.READ``), except ``MAP_32BIT``, which is ``MapFlag.BIT32`` because a
+name cannot start with a digit, and ``MemfdSecretFlag.CLOEXEC``, which is
+``O_CLOEXEC``.
 
 Values differ per operating system *and* per CPU architecture (Linux on
 MIPS, PowerPC, SPARC, Alpha and PA-RISC differs from x86; macOS and FreeBSD
@@ -16,7 +18,8 @@ platforms, so test a member's presence, not its truth: ``MapFlag.FILE`` is 0
 everywhere, ``SyncFlag.SYNC`` is 0 on FreeBSD (msync is synchronous unless
 ASYNC is given) and ``MapFlag.UNINITIALIZED`` is 0 on PA-RISC. macOS and
 FreeBSD have no mlock2 or mremap, so ``MlockFlag`` and ``RemapFlag`` are
-empty there.
+empty there, and no protection keys or memfd_secret, so ``PkeyRights`` and
+``MemfdSecretFlag`` are empty too.
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ __all__ = [
     "PLATFORM_TABLE",
     "Advice",
     "MapFlag",
+    "MemfdSecretFlag",
     "MlockAllFlag",
     "MlockFlag",
+    "PkeyRights",
     "Prot",
     "RemapFlag",
     "SyncFlag",
@@ -49,6 +54,8 @@ _MADV = PLATFORM_TABLE["Advice"]
 _MCL = PLATFORM_TABLE.get("MlockAllFlag", {})
 _MLOCK = PLATFORM_TABLE.get("MlockFlag", {})
 _MREMAP = PLATFORM_TABLE.get("RemapFlag", {})
+_PKEY = PLATFORM_TABLE.get("PkeyRights", {})
+_SECRET = PLATFORM_TABLE.get("MemfdSecretFlag", {})
 
 
 class Prot(enum.IntFlag):
@@ -422,6 +429,38 @@ class RemapFlag(enum.IntFlag):
     if "DONTUNMAP" in _MREMAP:
         #: Move the pages and leave the old range mapped, empty (Linux 5.7).
         DONTUNMAP = _MREMAP["DONTUNMAP"]
+
+
+class PkeyRights(enum.IntFlag):
+    """Access rights of a protection key: pkey_alloc(2) and pkey_set(3) (Linux).
+
+    The rights hold per thread: setting them changes what the calling
+    thread may do with the pages of that key, no other thread's.
+    """
+
+    if "UNRESTRICTED" in _PKEY:
+        #: No restriction: the pages' own protection applies (Linux 6.15 name for 0).
+        UNRESTRICTED = _PKEY["UNRESTRICTED"]
+    if "DISABLE_ACCESS" in _PKEY:
+        #: Disable all data access to the pages of the key (reads and writes).
+        DISABLE_ACCESS = _PKEY["DISABLE_ACCESS"]
+    if "DISABLE_WRITE" in _PKEY:
+        #: Disable writes to the pages of the key.
+        DISABLE_WRITE = _PKEY["DISABLE_WRITE"]
+    if "DISABLE_EXECUTE" in _PKEY:
+        #: Disable instruction fetches from the pages (PowerPC, arm64 POE).
+        DISABLE_EXECUTE = _PKEY["DISABLE_EXECUTE"]
+    if "DISABLE_READ" in _PKEY:
+        #: Disable reads from the pages (arm64 POE, Linux 6.12).
+        DISABLE_READ = _PKEY["DISABLE_READ"]
+
+
+class MemfdSecretFlag(enum.IntFlag):
+    """Options of memfd_secret(2) (Linux 5.14)."""
+
+    if "CLOEXEC" in _SECRET:
+        #: O_CLOEXEC: close the descriptor on execve(2) (the one flag the kernel takes).
+        CLOEXEC = _SECRET["CLOEXEC"]
 
 
 def known_bits(flag_type: type[enum.IntFlag]) -> int:

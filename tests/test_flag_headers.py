@@ -7,6 +7,10 @@
 * Other Linux architectures: the kernel uapi headers of each one, as Debian
   installs them under ``/usr/<triplet>/include`` (``linux-libc-dev-*-cross``;
   ``tools/install-cross-headers.sh`` installs them), read with ``cc -E -dM``.
+* The system call numbers of every ABI (``_flagtables.syscalls_for``): the
+  same headers' ``asm/unistd.h``, with the macros that pick the ABI's file
+  defined as that ABI's compiler would (``__i386__``, ``_MIPS_SIM``, ...),
+  and this machine's ``<sys/syscall.h>`` for the running ABI.
 
 A name a header lacks is skipped, not failed, only where the kernel added it
 after the header's version; every other missing name fails. Tests skip when
@@ -22,7 +26,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -40,15 +44,20 @@ PREFIXES = {
     "MlockAllFlag": "MCL_",
     "MlockFlag": "MLOCK_",
     "RemapFlag": "MREMAP_",
+    "PkeyRights": "PKEY_",
 }
 _RENAMED = {"BIT32": "32BIT"}
+
+# Enums whose C names share no prefix of their own: (enum, table name) -> C name.
+# memfd_secret(2) takes O_CLOEXEC, one of many O_ flags.
+_EXACT = {("MemfdSecretFlag", "CLOEXEC"): "O_CLOEXEC"}
 
 # Header names the tables leave out on purpose (see rawmmap/_flagtables.py):
 # masks and encodings, MAP_FAILED, placeholders, obsolete zero or alias
 # names, function-like macros, and the kernel-only MAP_32BIT_MAX_ADDR.
 _LEFT_OUT = re.compile(
     r"MAP_(TYPE|FAILED|HUGE_SHIFT|HUGE_MASK|VARIABLE|COPY|RESERVED\w*|ALIGNED|ALIGNMENT_\w+"
-    r"|32BIT_MAX_ADDR)|PROT_(MAX\w*|EXTRACT)"
+    r"|32BIT_MAX_ADDR)|PROT_(MAX\w*|EXTRACT)|PKEY_ACCESS_MASK"
 )
 
 # Names the C library adds to the kernel's: glibc and musl spell MAP_ANON.
@@ -79,6 +88,11 @@ _LINUX_SINCE = {
     "MAP_DROPPABLE": (6, 11),
     "MADV_GUARD_INSTALL": (6, 13),
     "MADV_GUARD_REMOVE": (6, 13),
+    # arm64's Permission Overlay Extension rights (PowerPC's DISABLE_EXECUTE
+    # is older than 4.4).
+    "PKEY_DISABLE_EXECUTE": (6, 12),
+    "PKEY_DISABLE_READ": (6, 12),
+    "PKEY_UNRESTRICTED": (6, 15),
 }
 
 # (os.uname().machine, Debian triplet of the headers, Debian architecture).
@@ -101,6 +115,7 @@ CROSS_HEADERS = [
 _NATIVE_PROGRAM_HEAD = """\
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #if defined(__linux__) && defined(__has_include)
 #if __has_include(<linux/mman.h>)
@@ -115,6 +130,9 @@ _NATIVE_PROGRAM_HEAD = """\
 
 def c_name(enum_name: str, name: str) -> str:
     """Return the C spelling of a table name (``MapFlag``, ``BIT32`` -> ``MAP_32BIT``)."""
+    exact = _EXACT.get((enum_name, name))
+    if exact is not None:
+        return exact
     return PREFIXES[enum_name] + _RENAMED.get(name, name)
 
 
@@ -122,6 +140,9 @@ def table_key(name: str) -> tuple[str, str] | None:
     """Return (enum name, table name) for a C constant, or None if no table has it."""
     if _LEFT_OUT.fullmatch(name):
         return None
+    for key, exact in _EXACT.items():
+        if name == exact:
+            return key
     for enum_name, prefix in PREFIXES.items():
         if name.startswith(prefix):
             short = name[len(prefix) :]
@@ -201,10 +222,12 @@ def evaluate_macro(name: str, macros: dict[str, str], depth: int = 0) -> int | N
     return _integer_value(tree.body)
 
 
-def defined_macros(source: str, include_dirs: list[str], nostdinc: bool) -> dict[str, str]:
-    """Run ``cc -E -dM`` on ``source``: object-like macro name -> body."""
+def defined_macros(
+    source: str, include_dirs: list[str], nostdinc: bool, extra: Sequence[str] = ()
+) -> dict[str, str]:
+    """Run ``cc -E -dM`` on ``source`` (``extra`` flags too): object-like macro name -> body."""
     assert CC is not None
-    command = [CC, "-E", "-dM", *(["-nostdinc"] if nostdinc else [])]
+    command = [CC, "-E", "-dM", *(["-nostdinc"] if nostdinc else []), *extra]
     command += [f"-I{directory}" for directory in include_dirs]
     command += ["-x", "c", "-"]
     result = subprocess.run(
@@ -358,7 +381,10 @@ def _cross_macros(triplet: str, debian_arch: str) -> dict[str, str]:
             f"no {include}/asm/mman.h: install linux-libc-dev-{debian_arch}-cross "
             "(tools/install-cross-headers.sh)"
         )
-    source = "#include <asm/mman.h>\n#include <linux/mman.h>\n#include <linux/version.h>\n"
+    source = (
+        "#include <asm/mman.h>\n#include <linux/mman.h>\n#include <asm/fcntl.h>\n"
+        "#include <linux/version.h>\n"
+    )
     return defined_macros(source, [str(include)], nostdinc=True)
 
 
@@ -419,3 +445,175 @@ def test_cross_headers_cover_every_linux_family() -> None:
 )
 def test_macro_evaluator_reads_c_integer_expressions(text: str, value: int | None) -> None:
     assert evaluate_macro("X", {"X": text, "OTHER": "0x1000"}) == value
+
+
+# --- System call numbers ----------------------------------------------------
+
+# The Linux release whose headers first give a call a number on an ABI, for
+# the calls newer than Debian's 6.1 headers (everything else is older).
+_SYSCALL_SINCE = {"mseal": (6, 10)}
+_SYSCALL_SINCE_ON = {("s390x", "memfd_secret"): (6, 5), ("s390", "memfd_secret"): (6, 5)}
+
+# (ABI, Debian triplet of the headers, Debian architecture, cc flags that make
+# asm/unistd.h pick that ABI's numbers, as the ABI's own compiler would).
+SYSCALL_HEADERS = [
+    ("x86_64", "x86_64-linux-gnu", "amd64", ()),
+    ("x32", "x86_64-linux-gnu", "amd64", ("-D__ILP32__",)),
+    ("i386", "i686-linux-gnu", "i386", ("-D__i386__",)),
+    ("arm64", "aarch64-linux-gnu", "arm64", ()),
+    ("arm", "arm-linux-gnueabihf", "armhf", ("-D__ARM_EABI__",)),
+    ("riscv64", "riscv64-linux-gnu", "riscv64", ()),
+    ("s390x", "s390x-linux-gnu", "s390x", ("-D__s390x__",)),
+    ("s390", "s390x-linux-gnu", "s390x", ()),
+    ("mips_n64", "mips64el-linux-gnuabi64", "mips64el", ("-D_MIPS_SIM=3",)),
+    ("mips_n32", "mips64el-linux-gnuabi64", "mips64el", ("-D_MIPS_SIM=2",)),
+    ("mips_o32", "mipsel-linux-gnu", "mipsel", ("-D_MIPS_SIM=1",)),
+    ("powerpc64", "powerpc64le-linux-gnu", "ppc64el", ("-D__powerpc64__",)),
+    ("powerpc", "powerpc-linux-gnu", "powerpc", ()),
+    ("sparc64", "sparc64-linux-gnu", "sparc64", ("-D__arch64__",)),
+    ("sparc", "sparc64-linux-gnu", "sparc64", ()),
+    ("alpha", "alpha-linux-gnu", "alpha", ()),
+    ("parisc", "hppa-linux-gnu", "hppa", ("-U__LP64__",)),
+    ("parisc64", "hppa-linux-gnu", "hppa", ()),
+]
+
+
+def syscall_is_newer_than(abi: str, name: str, header_version: tuple[int, int] | None) -> bool:
+    """Tell whether ``name`` got its number on ``abi`` after Linux ``header_version``."""
+    since = _SYSCALL_SINCE_ON.get((abi, name), _SYSCALL_SINCE.get(name))
+    return since is not None and header_version is not None and header_version < since
+
+
+def _syscall_macros(triplet: str, debian_arch: str, flags: Sequence[str]) -> dict[str, str]:
+    if CC is None:
+        pytest.skip("no C compiler (cc) on this machine")
+    include = Path("/usr") / triplet / "include"
+    if not (include / "asm" / "unistd.h").is_file():
+        pytest.skip(
+            f"no {include}/asm/unistd.h: install linux-libc-dev-{debian_arch}-cross "
+            "(tools/install-cross-headers.sh)"
+        )
+    source = "#include <asm/unistd.h>\n#include <linux/version.h>\n"
+    return defined_macros(source, [str(include)], nostdinc=True, extra=flags)
+
+
+def _check_syscalls(
+    abi: str, values: dict[str, int | None], version: tuple[int, int] | None
+) -> None:
+    table = _flagtables.syscalls_for(abi)
+    wrong = {}
+    absent = set()
+    unlisted = set()
+    for name in _flagtables.SYSCALL_NAMES:
+        header_value = values.get(name)
+        if name not in table:
+            if header_value is not None:
+                unlisted.add(name)
+        elif header_value is None:
+            if not syscall_is_newer_than(abi, name, version):
+                absent.add(name)
+        elif header_value != table[name]:
+            wrong[name] = (table[name], header_value)
+    assert not wrong, f"{abi}: table number, header number: {wrong}"
+    assert not absent, f"{abi}: not in the Linux {version} headers: {sorted(absent)}"
+    assert not unlisted, f"{abi}: the headers number calls the table lacks: {sorted(unlisted)}"
+
+
+@pytest.mark.parametrize(
+    ("abi", "triplet", "debian_arch", "flags"), SYSCALL_HEADERS, ids=[s[0] for s in SYSCALL_HEADERS]
+)
+def test_syscall_numbers_match_kernel_uapi_headers(
+    abi: str, triplet: str, debian_arch: str, flags: tuple[str, ...]
+) -> None:
+    macros = _syscall_macros(triplet, debian_arch, flags)
+    code = evaluate_macro("LINUX_VERSION_CODE", macros)
+    version = None if code is None else _version_from_code(code)
+    values = {name: evaluate_macro(f"__NR_{name}", macros) for name in _flagtables.SYSCALL_NAMES}
+    # The ABI macros really chose the ABI's file: a number every ABI has
+    # differs between them (pkey_mprotect: 329 on x86_64, 380 on i386...).
+    assert values["pkey_mprotect"] == _flagtables.syscalls_for(abi)["pkey_mprotect"]
+    _check_syscalls(abi, values, version)
+
+
+def test_syscall_headers_cover_every_abi_but_loongarch_and_riscv32() -> None:
+    # Debian 12 ships no loong64 or riscv32 cross headers; both use the
+    # asm-generic numbers that arm64 and riscv64 are checked with.
+    covered = {abi for abi, _, _, _ in SYSCALL_HEADERS}
+    assert set(_flagtables.LINUX_ABIS) - covered == {"loongarch64", "riscv32"}
+    generic = _flagtables.syscalls_for("arm64")
+    assert _flagtables.syscalls_for("loongarch64") == generic
+    assert _flagtables.syscalls_for("riscv32") == generic
+
+
+@pytest.fixture(scope="module")
+def native_syscalls(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[dict[str, int | None], tuple[int, int] | None]:
+    """Compile and run a program printing this ABI's numbers from <sys/syscall.h>."""
+    if CC is None:
+        pytest.skip("no C compiler (cc) on this machine")
+    abi = _flagtables.current_abi()
+    if abi is None:
+        pytest.skip("no system call table for this platform (not Linux)")
+    target = subprocess.run(
+        [CC, "-dumpmachine"], capture_output=True, text=True, check=False, timeout=60
+    ).stdout.strip()
+    pointer_bits = 64 if sys.maxsize > 1 << 32 else 32
+    multiarch = target.replace("-pc-", "-").replace("-unknown-", "-")
+    try:
+        target_abi = _flagtables.linux_abi(target.split("-")[0], pointer_bits, multiarch)
+    except KeyError:
+        target_abi = target
+    if target_abi != abi or (target.startswith("x86_64") and pointer_bits == 32):
+        pytest.skip(f"cc targets {target}, not this interpreter's {abi} ABI")
+    lines = ["#include <stdio.h>", "#include <sys/syscall.h>", "#include <linux/version.h>"]
+    lines += [
+        "int main(void) {",
+        '    printf("LINUX_VERSION_CODE %ld\\n", (long)LINUX_VERSION_CODE);',
+    ]
+    for name in _flagtables.SYSCALL_NAMES:
+        lines += [
+            f"#ifdef __NR_{name}",
+            f'    printf("{name} %ld\\n", (long)__NR_{name});',
+            "#else",
+            f'    printf("{name} absent\\n");',
+            "#endif",
+        ]
+    lines += ["    return 0;", "}", ""]
+    directory = tmp_path_factory.mktemp("syscall_headers")
+    (directory / "numbers.c").write_text("\n".join(lines), encoding="utf-8")
+    subprocess.run(
+        [CC, "-o", str(directory / "numbers"), str(directory / "numbers.c")],
+        check=True,
+        timeout=120,
+    )
+    output = subprocess.run(
+        [str(directory / "numbers")], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
+    values: dict[str, int | None] = {}
+    version = None
+    for line in output.splitlines():
+        name, _, text = line.partition(" ")
+        if name == "LINUX_VERSION_CODE":
+            version = _version_from_code(int(text))
+        else:
+            values[name] = None if text == "absent" else int(text)
+    return values, version
+
+
+def test_running_abi_numbers_match_this_machines_headers(
+    native_syscalls: tuple[dict[str, int | None], tuple[int, int] | None],
+) -> None:
+    values, version = native_syscalls
+    abi = _flagtables.current_abi()
+    assert abi is not None
+    _check_syscalls(abi, values, version)
+    assert _flagtables.current_syscalls() == _flagtables.syscalls_for(abi)
+
+
+def test_memfd_secret_cloexec_is_the_stdlib_o_cloexec() -> None:
+    from rawmmap.flags import MemfdSecretFlag
+
+    if not hasattr(MemfdSecretFlag, "CLOEXEC"):
+        pytest.skip("no memfd_secret flags on this platform")
+    assert int(MemfdSecretFlag.CLOEXEC) == os.O_CLOEXEC

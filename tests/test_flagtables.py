@@ -26,6 +26,8 @@ ENUM_NAMES = (
     "MlockAllFlag",
     "MlockFlag",
     "RemapFlag",
+    "PkeyRights",
+    "MemfdSecretFlag",
 )
 
 # One (sys.platform, os.uname().machine) per table, and some more spellings.
@@ -274,6 +276,16 @@ def test_platform_table_is_the_table_of_this_machine() -> None:
         ("darwin", "arm64", "Advice", "FREE", 5),
         ("darwin", "arm64", "Advice", "ZERO", 11),
         ("freebsd14", "amd64", "Advice", "PROTECT", 10),
+        # protection key rights and memfd_secret's O_CLOEXEC.
+        ("linux", "x86_64", "PkeyRights", "DISABLE_ACCESS", 1),
+        ("linux", "x86_64", "PkeyRights", "DISABLE_WRITE", 2),
+        ("linux", "ppc64le", "PkeyRights", "DISABLE_EXECUTE", 4),
+        ("linux", "aarch64", "PkeyRights", "DISABLE_READ", 8),
+        ("linux", "mips", "PkeyRights", "DISABLE_WRITE", 2),
+        ("linux", "x86_64", "MemfdSecretFlag", "CLOEXEC", 0o2000000),
+        ("linux", "sparc64", "MemfdSecretFlag", "CLOEXEC", 0x400000),
+        ("linux", "alpha", "MemfdSecretFlag", "CLOEXEC", 0o10000000),
+        ("linux", "parisc", "MemfdSecretFlag", "CLOEXEC", 0o10000000),
     ],
 )
 def test_table_holds_the_header_value(
@@ -297,6 +309,9 @@ def test_table_holds_the_header_value(
         ("linux", "armv7l", "Prot", "BTI"),
         ("linux", "aarch64", "MapFlag", "BIT32"),
         ("linux", "x86_64", "Prot", "SAO"),
+        ("linux", "x86_64", "PkeyRights", "DISABLE_EXECUTE"),
+        ("darwin", "arm64", "PkeyRights", "DISABLE_ACCESS"),
+        ("freebsd14", "amd64", "MemfdSecretFlag", "CLOEXEC"),
     ],
 )
 def test_table_lacks_names_the_platform_does_not_define(
@@ -369,3 +384,103 @@ def test_no_two_names_share_a_value_unless_aliases(platform: tuple[str, str]) ->
                 by_value.setdefault(value, set()).add(name)
         clashes = [names for names in by_value.values() if len(names) > 1]
         assert all(names <= _ALIASES for names in clashes), (enum_name, clashes)
+
+
+# --- System call numbers ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("machine", "pointer_bits", "multiarch", "abi"),
+    [
+        ("x86_64", 64, "x86_64-linux-gnu", "x86_64"),
+        ("x86_64", 32, "i386-linux-gnu", "i386"),
+        ("i686", 32, "", "i386"),
+        ("x86_64", 32, "x86_64-linux-gnux32", "x32"),
+        ("aarch64", 64, "aarch64-linux-gnu", "arm64"),
+        ("aarch64", 32, "arm-linux-gnueabihf", "arm"),
+        ("armv7l", 32, "arm-linux-gnueabihf", "arm"),
+        ("riscv64", 64, "", "riscv64"),
+        ("riscv32", 32, "", "riscv32"),
+        ("s390x", 64, "", "s390x"),
+        ("s390", 32, "", "s390"),
+        ("loongarch64", 64, "", "loongarch64"),
+        ("mips64", 64, "mips64el-linux-gnuabi64", "mips_n64"),
+        ("mips64", 32, "mipsel-linux-gnu", "mips_o32"),
+        ("mips", 32, "", "mips_o32"),
+        ("mips64", 32, "mips64el-linux-gnuabin32", "mips_n32"),
+        ("ppc64le", 64, "", "powerpc64"),
+        ("ppc", 32, "", "powerpc"),
+        ("sparc64", 64, "", "sparc64"),
+        ("sparc", 32, "", "sparc"),
+        ("alpha", 64, "", "alpha"),
+        ("parisc", 32, "", "parisc"),
+        ("parisc64", 64, "", "parisc64"),
+    ],
+)
+def test_linux_abi_follows_the_process_pointer_width_not_the_kernel(
+    machine: str, pointer_bits: int, multiarch: str, abi: str
+) -> None:
+    assert _flagtables.linux_abi(machine, pointer_bits, multiarch) == abi
+
+
+def test_linux_abi_of_an_unknown_machine_raises_keyerror() -> None:
+    with pytest.raises(KeyError):
+        _flagtables.linux_abi("vax", 32)
+
+
+@pytest.mark.parametrize(
+    ("abi", "name", "number"),
+    [
+        # arch/x86/entry/syscalls/syscall_64.tbl and syscall_32.tbl
+        ("x86_64", "pkey_alloc", 330),
+        ("x86_64", "mseal", 462),
+        ("x86_64", "memfd_secret", 447),
+        ("i386", "pkey_mprotect", 380),
+        ("x32", "process_madvise", 0x40000000 | 440),
+        # asm-generic, arm EABI, powerpc (alloc before mprotect there)
+        ("arm64", "pkey_free", 290),
+        ("arm", "pkey_alloc", 395),
+        ("powerpc64", "pkey_mprotect", 386),
+        ("powerpc64", "pkey_alloc", 384),
+        # the mips ABI bases: o32 4000, n64 5000, n32 6000
+        ("mips_o32", "mseal", 4462),
+        ("mips_n64", "mseal", 5462),
+        ("mips_n32", "process_mrelease", 6448),
+        ("mips_n64", "pkey_mprotect", 5323),
+        # alpha's offset of 110 for the unified numbers
+        ("alpha", "mseal", 572),
+        ("alpha", "process_madvise", 550),
+        ("s390x", "memfd_secret", 447),
+        ("parisc", "pkey_free", 353),
+        ("sparc64", "pkey_mprotect", 362),
+    ],
+)
+def test_syscall_table_holds_the_kernel_number(abi: str, name: str, number: int) -> None:
+    assert _flagtables.syscalls_for(abi)[name] == number
+
+
+@pytest.mark.parametrize(
+    "abi", ["arm", "powerpc64", "mips_n64", "mips_o32", "sparc64", "alpha", "parisc"]
+)
+def test_memfd_secret_has_no_number_where_the_kernel_does_not_wire_it(abi: str) -> None:
+    assert "memfd_secret" not in _flagtables.syscalls_for(abi)
+
+
+@pytest.mark.parametrize("abi", _flagtables.LINUX_ABIS)
+def test_every_abi_numbers_every_call_but_maybe_memfd_secret(abi: str) -> None:
+    names = set(_flagtables.syscalls_for(abi))
+    assert set(_flagtables.SYSCALL_NAMES) - names <= {"memfd_secret"}
+
+
+def test_syscalls_for_returns_a_copy() -> None:
+    numbers = _flagtables.syscalls_for("x86_64")
+    numbers["mseal"] = 0
+    assert _flagtables.syscalls_for("x86_64")["mseal"] == 462
+
+
+def test_current_syscalls_are_those_of_the_running_abi() -> None:
+    abi = _flagtables.current_abi()
+    if abi is None:
+        assert _flagtables.current_syscalls() == {}
+    else:
+        assert _flagtables.current_syscalls() == _flagtables.syscalls_for(abi)
