@@ -221,7 +221,16 @@ class CleanInterpreter:
             capture_output=True,
         )
         interpreter = cls(os.path.join(directory, "bin", "python"), environment)
-        purelib = interpreter.output("import sysconfig; print(sysconfig.get_paths()['purelib'])")
+        try:
+            purelib = interpreter.output(
+                "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+            )
+        except (subprocess.CalledProcessError, OSError):
+            # An interpreter that needs its own loader (tools/platforms runs
+            # Debian's CPython through it) cannot start from a venv's link:
+            # time it as it is, with the checkout on PYTHONPATH.
+            fallback = dict(environment, PYTHONPATH=REPOSITORY)
+            return cls(sys.executable, fallback)
         with open(os.path.join(purelib, "rawmmap-checkout.pth"), "w", encoding="utf-8") as line:
             line.write(REPOSITORY + "\n")
         return interpreter
