@@ -9,10 +9,8 @@ PAGEMAP_SCAN (Linux before 6.7).
 
 from __future__ import annotations
 
-import array
 import errno
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +18,7 @@ import pytest
 
 from rawmmap import _foreign, pagestate, raw
 from rawmmap.flags import Advice, MapFlag, Prot
-from rawmmap.pagestate import PageFlag, PageState, PageStates, ScanCategory
+from rawmmap.pagestate import PageFlag
 
 RW = int(Prot.READ | Prot.WRITE)
 ANON = int(MapFlag.PRIVATE | MapFlag.ANONYMOUS)
@@ -29,21 +27,33 @@ CAP_SYS_ADMIN = 21
 
 
 def _pagemap_missing() -> str | None:
-    """Say why pagemap cannot be checked here, or None if it describes this process."""
-    address = raw.mmap(0, 2 * PAGE, RW, ANON, -1, 0)
+    """Say why pagemap cannot be checked here, or None if it describes this process.
+
+    Four pages, the first and third touched: the entries must say exactly
+    that, with the other two all zero. Under qemu-user the file is the
+    host's, for the host's addresses (and byte order), and this fails.
+    """
+    address = raw.mmap(0, 4 * PAGE, RW, ANON, -1, 0)
     try:
         raw.write(address, b"t")
+        raw.write(address + 2 * PAGE, b"t")
         try:
-            states = pagestate.page_state(address, 2 * PAGE)
+            states = pagestate.page_state(address, 4 * PAGE)
         except OSError as error:
             return f"/proc/self/pagemap cannot be read: {error}"
-        if not (states[0].present and not states[1].present):
+        touched = [states[0], states[2]]
+        if (
+            not all(state.present and not state.swapped for state in touched)
+            or list(states.entries)[1::2] != [0, 0]
+            or any(entry >> 59 & 0b11 for entry in states.entries)  # bits 59-60 are zero
+        ):
             return (
                 "/proc/self/pagemap does not describe this process's addresses "
-                f"(a touched page reads {states[0]}): an emulator maps them elsewhere"
+                f"(entries {[hex(entry) for entry in states.entries]} for pages 0 and 2 "
+                "touched): an emulator maps them elsewhere"
             )
     finally:
-        raw.munmap(address, 2 * PAGE)
+        raw.munmap(address, 4 * PAGE)
     return None
 
 
@@ -210,56 +220,7 @@ def test_page_state_bad_arguments_raise_before_reading(
         pagestate.page_state(addr, length)  # type: ignore[arg-type]
 
 
-# ---------------------------------------------------------------- PageStates as data
-
-
-def _synthetic(*entries: int) -> PageStates:
-    return PageStates(0x10000, array.array("Q", entries), 4096)
-
-
-def test_entry_decoding_follows_the_documented_bits() -> None:
-    entry = (1 << 63) | (1 << 61) | (1 << 58) | (1 << 57) | (1 << 56) | (1 << 55) | 1234
-    state = PageState.from_entry(entry)
-    assert state == PageState(True, False, True, True, True, True, True, 1234)
-    assert state.pfn == 1234
-    assert state.swap_type is None and state.swap_offset is None
-
-
-def test_a_swapped_entry_carries_swap_type_and_offset() -> None:
-    state = PageState.from_entry((1 << 62) | (77 << 5) | 3)
-    assert state.swapped and not state.present
-    assert (state.swap_type, state.swap_offset, state.pfn) == (3, 77, None)
-
-
-def test_counts_of_combined_flags_agree_with_a_plain_loop() -> None:
-    present, dirty = int(PageFlag.PRESENT), int(PageFlag.SOFT_DIRTY)
-    states = _synthetic(present | dirty, present, dirty, 0, present | dirty)
-    both = present | dirty
-    assert states.count(both) == 2  # bits in two different bytes: the slow path
-    assert states.indices(both) == [0, 4]
-    assert states.count(PageFlag.SOFT_DIRTY) == 3
-    assert states.count(PageFlag.PRESENT | PageFlag.EXCLUSIVE) == 0
-    assert states.ranges(PageFlag.PRESENT) == [(0x10000, 0x12000), (0x14000, 0x15000)]
-
-
-def test_slices_keep_their_address() -> None:
-    states = _synthetic(0, 1 << 63, 1 << 63, 0)
-    middle = states[1:3]
-    assert isinstance(middle, PageStates)
-    assert middle.address == 0x11000 and len(middle) == 2
-    assert middle.count(PageFlag.PRESENT) == 2
-    with pytest.raises(ValueError, match="step"):
-        states[::2]
-    assert "2 present" in repr(states)
-
-
 # ---------------------------------------------------------------- PAGEMAP_SCAN
-
-
-def test_pagemap_scan_is_iowr_f_16_of_a_96_byte_argument() -> None:
-    # include/uapi/asm-generic/ioctl.h: dir << 30 | size << 16 | type << 8 | nr.
-    assert pagestate.PAGEMAP_SCAN == 0xC0606610
-    assert int(ScanCategory.SOFT_DIRTY) == 1 << 7
 
 
 needs_scan = pytest.mark.skipif(
@@ -454,20 +415,3 @@ def test_smaps_protection_key_is_shown_where_the_kernel_has_keys(fenced: int) ->
 def test_smaps_past_the_address_space_raises_valueerror() -> None:
     with pytest.raises(ValueError, match="smaps"):
         pagestate.smaps((1 << raw.POINTER_BITS) - PAGE, 2 * PAGE)
-
-
-def test_total_of_no_areas_is_zero() -> None:
-    assert pagestate.total([]) == pagestate.MappingTotals(0, *([0] * 12))
-
-
-def test_vm_flag_names_are_two_letter_codes() -> None:
-    assert all(len(code) == 2 and code.isalpha() for code in pagestate.VM_FLAG_NAMES)
-    assert pagestate.VM_FLAG_NAMES["sl"] == "sealed"
-
-
-@pytest.mark.skipif(sys.platform != "linux", reason="smaps is Linux's")
-def test_every_public_name_has_a_docstring() -> None:
-    for name in pagestate.__all__:
-        value = getattr(pagestate, name)
-        if callable(value):
-            assert value.__doc__, name
