@@ -742,7 +742,8 @@ def process_mrelease(pidfd: int, flags: int = 0) -> None:
 
     Raises:
         OSError: EINVAL (the process is not exiting, or flags not 0), ESRCH
-            (it has already been reaped), EBADF (not a pidfd), ENOSYS.
+            (ProcessLookupError: its exit has finished and its memory is
+            gone, reaped or still a zombie), EBADF (not a pidfd), ENOSYS.
         NotImplementedError: neither the C library nor rawmmap's system
             call table has process_mrelease here (``HAS_PROCESS_MRELEASE``).
     """
