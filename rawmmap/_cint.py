@@ -9,7 +9,7 @@ and the argument.
 
 from __future__ import annotations
 
-from rawmmap._foreign import INT_BITS, OFF_T_BITS, POINTER_BITS, SIZE_T_BITS
+from rawmmap._foreign import INT_BITS, LONG_BITS, OFF_T_BITS, POINTER_BITS, SIZE_T_BITS
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ RANGES = {
     "size_t": (0, (1 << SIZE_T_BITS) - 1),
     "int": (-(1 << (INT_BITS - 1)), (1 << (INT_BITS - 1)) - 1),
     "unsigned int": (0, (1 << INT_BITS) - 1),
+    "unsigned long": (0, (1 << LONG_BITS) - 1),
     "off_t": (-(1 << (OFF_T_BITS - 1)), (1 << (OFF_T_BITS - 1)) - 1),
     # mode_t is unsigned int on Linux and the BSDs but uint16_t on macOS; the
     # permission and set-id bits (0o7777) are all that shm_open(3) reads, and
@@ -58,7 +59,8 @@ def check_range(call: str, name: str, value: object, ctype: str) -> int:
         name: the argument's name, for the message.
         value: an int, or an object with ``__index__`` (a bool is refused).
         ctype: one of ``"void *"``, ``"size_t"``, ``"int"``,
-            ``"unsigned int"``, ``"off_t"``, ``"mode_t"`` (permission bits).
+            ``"unsigned int"``, ``"unsigned long"``, ``"off_t"``,
+            ``"mode_t"`` (permission bits).
 
     Raises:
         TypeError: ``value`` is not an integer (floats, strings, bools, None).
@@ -77,11 +79,18 @@ def check_range(call: str, name: str, value: object, ctype: str) -> int:
 
 
 def describe_call(call: str, arguments: Sequence[tuple[str, object]]) -> str:
-    """Format a call and its arguments for an error message."""
+    """Format a call and its arguments for an error message.
+
+    Addresses are shown in hex, and so are the addresses of ``ranges``, a
+    list of (addr, length) pairs (process_madvise).
+    """
     parts = []
     for name, value in arguments:
         if isinstance(value, int) and name in ("addr", "old_address", "new_address"):
             parts.append(f"{name}={value:#x}")
+        elif name == "ranges" and isinstance(value, list):
+            pairs = ", ".join(f"({addr:#x}, {length})" for addr, length in value)
+            parts.append(f"{name}=[{pairs}]")
         else:
             parts.append(f"{name}={value!r}")
     return f"{call}({', '.join(parts)})"

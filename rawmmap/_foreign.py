@@ -6,8 +6,11 @@ the mmap symbol with a 64-bit ``off_t``, applies one prototype table
 publishes the prototyped functions as the module ``rawmmap._ffi`` (typed by
 ``stubs/rawmmap/_ffi.pyi``). It also holds the few operations that need
 ctypes beyond a plain call: errno, a variadic argument, memory copies, the
-mincore vector, the lazily resolved shm symbols, and the leased views that
-``Region`` hands out. Nothing here checks arguments: ``rawmmap.raw`` does,
+mincore vector, the lazily resolved shm symbols, the leased views that
+``Region`` hands out, and the newer memory calls (mseal, memfd_secret,
+protection keys, process_madvise, process_mrelease), each through the C
+library's function where it has one and through syscall(2) with the number
+from ``rawmmap._flagtables`` where it has not. Nothing here checks arguments: ``rawmmap.raw`` does,
 with the integer policy of ``rawmmap._cint``. Nothing typed ``Any`` leaves
 this module.
 """
@@ -18,6 +21,8 @@ import ctypes
 import os
 import sys
 import types
+
+from rawmmap import _flagtables
 
 # typing is imported for the type checker only: at run time it would cost
 # more than the rest of rawmmap together (see docs/README-bench.md).
@@ -42,10 +47,18 @@ if TYPE_CHECKING:
 __all__ = [
     "FUNCTIONS",
     "HAS_LEASED_VIEWS",
+    "HAS_MEMFD_SECRET",
     "HAS_MLOCK2",
     "HAS_MREMAP",
+    "HAS_MSEAL",
+    "HAS_PKEYS",
+    "HAS_PKEY_RIGHTS",
+    "HAS_PROCESS_MADVISE",
+    "HAS_PROCESS_MRELEASE",
+    "HAS_SYSCALL",
     "INT_BITS",
     "LAZY_PROTOTYPES",
+    "LONG_BITS",
     "MAP_FAILED",
     "MMAP_SYMBOL",
     "OFF_T_BITS",
@@ -54,7 +67,17 @@ __all__ = [
     "PROTOTYPES",
     "RT_SONAME",
     "SIZE_T_BITS",
+    "SYSCALL_NUMBERS",
     "call_memfd_create",
+    "call_memfd_secret",
+    "call_mseal",
+    "call_pkey_alloc",
+    "call_pkey_free",
+    "call_pkey_get",
+    "call_pkey_mprotect",
+    "call_pkey_set",
+    "call_process_madvise",
+    "call_process_mrelease",
     "call_shm_open",
     "call_shm_unlink",
     "copy_from",
@@ -68,8 +91,10 @@ __all__ = [
     "mincore_vector",
     "new_lease",
     "pointer_argument",
+    "protection_keys_enabled",
     "resolve_symbol",
     "select_mmap",
+    "uses_syscall",
 ]
 
 if os.name != "posix":  # pragma: no cover - not reachable on a POSIX test host
@@ -79,6 +104,7 @@ if os.name != "posix":  # pragma: no cover - not reachable on a POSIX test host
 POINTER_BITS = ctypes.sizeof(ctypes.c_void_p) * 8
 SIZE_T_BITS = ctypes.sizeof(ctypes.c_size_t) * 8
 INT_BITS = ctypes.sizeof(ctypes.c_int) * 8
+LONG_BITS = ctypes.sizeof(ctypes.c_long) * 8
 
 #: mmap(2) returns MAP_FAILED, ``(void *)-1``, on failure. With
 #: ``restype = c_void_p`` ctypes hands it back as this unsigned integer, never
@@ -202,6 +228,13 @@ PROTOTYPES: dict[str, tuple[object, Sequence[object], bool]] = {
     ),
     # long sysconf(int name);
     "sysconf": (ctypes.c_long, (ctypes.c_int,), True),
+    # long syscall(long number, ...);   (syscall(2); glibc, musl, the BSDs)
+    # Only the number is declared: the arguments go through ``...``, so
+    # ctypes prepares a variadic call, and each one is passed as a c_long,
+    # the type glibc and musl read every argument back with (va_arg(ap,
+    # long)). A Python int passed there would go as a C int: too narrow for
+    # an address on LP64.
+    "syscall": (ctypes.c_long, (ctypes.c_long,), False),
 }
 
 
@@ -239,6 +272,8 @@ FUNCTIONS = _build_ffi(_library)
 HAS_MREMAP = "mremap" in FUNCTIONS
 #: mlock2(2) exists (Linux 4.4 with glibc 2.27 or musl 1.1.20).
 HAS_MLOCK2 = "mlock2" in FUNCTIONS
+#: syscall(2) exists (glibc, musl).
+HAS_SYSCALL = "syscall" in FUNCTIONS
 
 
 def _query_page_size() -> int:
@@ -403,7 +438,40 @@ LAZY_PROTOTYPES: dict[str, tuple[object, Sequence[object]]] = {
     "shm_unlink": (ctypes.c_int, (ctypes.c_char_p,)),
     # int memfd_create(const char *name, unsigned int flags);  (Linux 3.17, glibc 2.27)
     "memfd_create": (ctypes.c_int, (ctypes.c_char_p, ctypes.c_uint)),
+    # The calls below are looked up in libc only; where it lacks one, the
+    # call goes through syscall(2) (see ``_call_kernel``). Prototypes from
+    # the Linux man-pages 6.x and glibc's <sys/mman.h> (bits/mman-shared.h).
+    # int pkey_alloc(unsigned int flags, unsigned int access_rights);  (glibc 2.27)
+    "pkey_alloc": (ctypes.c_int, (ctypes.c_uint, ctypes.c_uint)),
+    # int pkey_free(int pkey);  (glibc 2.27)
+    "pkey_free": (ctypes.c_int, (ctypes.c_int,)),
+    # int pkey_mprotect(void addr[.len], size_t len, int prot, int pkey);  (glibc 2.27)
+    "pkey_mprotect": (
+        ctypes.c_int,
+        (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int),
+    ),
+    # int pkey_get(int pkey);  (glibc 2.27: reads the rights register; no system call)
+    "pkey_get": (ctypes.c_int, (ctypes.c_int,)),
+    # int pkey_set(int pkey, unsigned int access_rights);  (glibc 2.27; no system call)
+    "pkey_set": (ctypes.c_int, (ctypes.c_int, ctypes.c_uint)),
+    # ssize_t process_madvise(int pidfd, const struct iovec iovec[.n], size_t n,
+    #                         int advice, unsigned int flags);  (Linux 5.10, glibc 2.35)
+    "process_madvise": (
+        ctypes.c_ssize_t,
+        (ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_uint),
+    ),
+    # int process_mrelease(int pidfd, unsigned int flags);  (Linux 5.15, glibc 2.35)
+    "process_mrelease": (ctypes.c_int, (ctypes.c_int, ctypes.c_uint)),
+    # int mseal(void addr[.len], size_t len, unsigned long flags);  (Linux 6.10;
+    # the kernel's SYSCALL_DEFINE3(mseal, unsigned long, start, size_t, len,
+    # unsigned long, flags) in mm/mseal.c; glibc 2.36 has no wrapper)
+    "mseal": (ctypes.c_int, (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_ulong)),
+    # int memfd_secret(unsigned int flags);  (Linux 5.14; glibc 2.36 has no wrapper)
+    "memfd_secret": (ctypes.c_int, (ctypes.c_uint,)),
 }
+
+#: The lazy calls that glibc before 2.34 keeps in librt, not libc.
+_IN_LIBRT = frozenset(("shm_open", "shm_unlink", "memfd_create"))
 
 #: The soname of the real-time library, where glibc before 2.34 keeps
 #: shm_open and shm_unlink. Loaded by soname: ctypes.util.find_library would
@@ -451,16 +519,17 @@ _lazy_functions: dict[str, _ForeignFunction | None] = {}
 
 
 def lazy_function(name: str) -> _ForeignFunction | None:
-    """Resolve a ``LAZY_PROTOTYPES`` call in libc, else librt, and apply its prototype.
+    """Resolve a ``LAZY_PROTOTYPES`` call in libc (else librt, for shm) and apply its prototype.
 
-    The result is cached. Returns None where neither library has the call.
+    The result is cached. Returns None where no library has the call.
     """
     try:
         return _lazy_functions[name]
     except KeyError:
         pass
     restype, argtypes = LAZY_PROTOTYPES[name]
-    function = resolve_symbol(name, (_load_libc, _load_librt))
+    loaders = (_load_libc, _load_librt) if name in _IN_LIBRT else (_load_libc,)
+    function = resolve_symbol(name, loaders)
     if function is not None:
         function.restype = restype
         function.argtypes = tuple(argtypes)
@@ -551,3 +620,194 @@ def call_memfd_create(name: bytes | None, flags: int) -> int:
         raise NotImplementedError("memfd_create is not available in this C library")
     result: int = function(name, flags)
     return result
+
+
+# ---------------------------------------------------------------- newer memory calls
+#
+# Each call goes to the C library's function where it has one (the library
+# may do more than the system call: glibc's pkey_mprotect with pkey -1 is
+# mprotect), else to syscall(2) with the running ABI's number from
+# rawmmap._flagtables. What the running kernel makes of that number (ENOSYS
+# where it is older than the call) is the caller's to report.
+
+#: System call numbers of the running ABI, for the calls in SYSCALL_NAMES.
+SYSCALL_NUMBERS: dict[str, int] = dict(_flagtables.current_syscalls())
+
+
+def _in_libc(name: str) -> bool:
+    return _has_symbol(_library, name)
+
+
+def _reachable(name: str) -> bool:
+    return _in_libc(name) or (HAS_SYSCALL and name in SYSCALL_NUMBERS)
+
+
+#: mseal(2) can be called: the C library or the system call table has it.
+#: (The kernel may still answer ENOSYS: it is Linux 6.10.)
+HAS_MSEAL = _reachable("mseal")
+#: memfd_secret(2) can be called (Linux 5.14; the kernel may have it disabled).
+HAS_MEMFD_SECRET = _reachable("memfd_secret")
+#: pkey_alloc(2), pkey_free(2) and pkey_mprotect(2) can be called (Linux
+#: 4.9); without pkey hardware the kernel answers pkey_alloc with ENOSPC or EINVAL.
+HAS_PKEYS = all(_reachable(name) for name in ("pkey_alloc", "pkey_free", "pkey_mprotect"))
+#: The C library has pkey_get(3) and pkey_set(3), which read and write the
+#: calling thread's rights register (x86 PKRU, PowerPC AMR). There is no
+#: system call for them; reaching the register from ctypes would take
+#: machine code, so without them rawmmap cannot read or change the rights.
+HAS_PKEY_RIGHTS = _in_libc("pkey_get") and _in_libc("pkey_set")
+#: process_madvise(2) can be called (Linux 5.10).
+HAS_PROCESS_MADVISE = _reachable("process_madvise")
+#: process_mrelease(2) can be called (Linux 5.15).
+HAS_PROCESS_MRELEASE = _reachable("process_mrelease")
+
+_LONG_SIGN = 1 << (LONG_BITS - 1)
+
+
+def _long_argument(value: int) -> ctypes.c_long:
+    """Return ``value`` as the C long syscall(2) reads, two's complement for unsigned values.
+
+    The caller has range-checked ``value`` for its C type (at most
+    ``LONG_BITS`` wide), so an address or a size_t above LONG_MAX becomes
+    the same bits as a negative long, which is what the kernel receives.
+    """
+    return ctypes.c_long(value - (_LONG_SIGN << 1) if value >= _LONG_SIGN else value)
+
+
+def uses_syscall(name: str) -> bool:
+    """Tell whether ``name`` goes through syscall(2) here (the C library lacks it)."""
+    return lazy_function(name) is None
+
+
+def _call_kernel(name: str, *arguments: int) -> int:
+    """Call ``name`` in the C library, else through syscall(2); return the C result.
+
+    Raises:
+        NotImplementedError: neither the C library nor this platform's
+            system call table has ``name``.
+    """
+    function = lazy_function(name)
+    if function is not None:
+        result: int = function(*arguments)
+        return result
+    number = SYSCALL_NUMBERS.get(name)
+    if number is None or not HAS_SYSCALL:
+        raise NotImplementedError(
+            f"{name} is neither in this C library nor in rawmmap's system call table "
+            f"for this platform ({sys.platform}, ABI {_flagtables.current_abi()})"
+        )
+    status: int = FUNCTIONS["syscall"](number, *(_long_argument(value) for value in arguments))
+    return status
+
+
+def call_mseal(addr: int, length: int, flags: int) -> int:
+    """Call mseal(2); return 0 or -1 (errno set)."""
+    return _call_kernel("mseal", addr, length, flags)
+
+
+def call_memfd_secret(flags: int) -> int:
+    """Call memfd_secret(2); return the descriptor or -1 (errno set)."""
+    return _call_kernel("memfd_secret", flags)
+
+
+def call_pkey_alloc(flags: int, access_rights: int) -> int:
+    """Call pkey_alloc(2); return the key or -1 (errno set)."""
+    return _call_kernel("pkey_alloc", flags, access_rights)
+
+
+def call_pkey_free(pkey: int) -> int:
+    """Call pkey_free(2); return 0 or -1 (errno set)."""
+    return _call_kernel("pkey_free", pkey)
+
+
+def call_pkey_mprotect(addr: int, length: int, prot: int, pkey: int) -> int:
+    """Call pkey_mprotect(2); return 0 or -1 (errno set)."""
+    return _call_kernel("pkey_mprotect", addr, length, prot, pkey)
+
+
+def _rights_function(name: str) -> _ForeignFunction:
+    function = lazy_function(name)
+    if function is None:
+        raise NotImplementedError(
+            f"this C library has no {name}(3): the protection key rights live in a "
+            "CPU register (x86 PKRU) that only machine code can reach, and rawmmap "
+            "does not fake it"
+        )
+    return function
+
+
+def call_pkey_get(pkey: int) -> int:
+    """Call the C library's pkey_get(3); return the rights or -1 (errno set).
+
+    The caller must have checked ``protection_keys_enabled()``: glibc reads
+    the register with an instruction that faults (SIGILL) where the CPU or
+    the kernel has no protection keys.
+
+    Raises:
+        NotImplementedError: the C library has no pkey_get.
+    """
+    result: int = _rights_function("pkey_get")(pkey)
+    return result
+
+
+def call_pkey_set(pkey: int, access_rights: int) -> int:
+    """Call the C library's pkey_set(3); return 0 or -1 (errno set).
+
+    As for ``call_pkey_get``, check ``protection_keys_enabled()`` first.
+
+    Raises:
+        NotImplementedError: the C library has no pkey_set.
+    """
+    result: int = _rights_function("pkey_set")(pkey, access_rights)
+    return result
+
+
+class _Iovec(ctypes.Structure):
+    # struct iovec { void *iov_base; size_t iov_len; };  (<sys/uio.h>)
+    _fields_ = (("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t))
+
+
+def call_process_madvise(
+    pidfd: int, ranges: Sequence[tuple[int, int]], advice: int, flags: int
+) -> int:
+    """Call process_madvise(2) over ``ranges`` as an iovec array; return bytes advised or -1."""
+    vector = (_Iovec * max(len(ranges), 1))()
+    for slot, (addr, length) in zip(vector, ranges):
+        slot.iov_base = addr or None
+        slot.iov_len = length
+    return _call_kernel(
+        "process_madvise", pidfd, ctypes.addressof(vector), len(ranges), advice, flags
+    )
+
+
+def call_process_mrelease(pidfd: int, flags: int) -> int:
+    """Call process_mrelease(2); return 0 or -1 (errno set)."""
+    return _call_kernel("process_mrelease", pidfd, flags)
+
+
+_protection_keys: list[bool] = []
+
+
+def protection_keys_enabled() -> bool:
+    """Tell whether the kernel has protection keys enabled for this process.
+
+    The kernel prints a ``ProtectionKey:`` line for every mapping in
+    /proc/self/smaps exactly when ``arch_pkeys_enabled()`` (fs/proc/
+    task_mmu.c, Documentation/filesystems/proc.rst): on x86 when the CPU has
+    PKU and the kernel turned it on (OSPKE), which is what the RDPKRU and
+    WRPKRU instructions in glibc's pkey_get/pkey_set need. Only the first
+    mapping's lines are read; the answer is cached.
+    """
+    if not _protection_keys:
+        found = False
+        try:
+            with open("/proc/self/smaps", "rb") as smaps:
+                for line in smaps:
+                    if line.startswith(b"ProtectionKey:"):
+                        found = True
+                        break
+                    if line.startswith(b"VmFlags:"):
+                        break
+        except OSError:
+            found = False
+        _protection_keys.append(found)
+    return _protection_keys[0]

@@ -8,17 +8,33 @@ fits its C type (ctypes would silently truncate it) and raise
 
 ``read`` and ``write`` touch memory directly: a bad address or a forbidden
 access kills the process with SIGSEGV or SIGBUS, as it would in C.
+
+The newer Linux calls (``mseal``, ``memfd_secret``, ``pkey_alloc``,
+``pkey_free``, ``pkey_mprotect``, ``process_madvise``, ``process_mrelease``)
+use the C library's function where it has one and syscall(2) otherwise;
+``HAS_MSEAL`` and its siblings say whether either exists here. They do not
+say the kernel has the call: an older kernel answers ENOSYS, which arrives
+as OSError like any other errno. ``pkey_get`` and ``pkey_set`` exist only
+as C library functions (they read and write a CPU register, not a system
+call): where it lacks them they raise NotImplementedError.
 """
 
 from __future__ import annotations
 
+import errno as _errno
 import os
 
 from rawmmap import _foreign
 from rawmmap._cint import check_range, describe_call
 from rawmmap._foreign import (
+    HAS_MEMFD_SECRET,
     HAS_MLOCK2,
     HAS_MREMAP,
+    HAS_MSEAL,
+    HAS_PKEY_RIGHTS,
+    HAS_PKEYS,
+    HAS_PROCESS_MADVISE,
+    HAS_PROCESS_MRELEASE,
     MAP_FAILED,
     MMAP_SYMBOL,
     OFF_T_BITS,
@@ -36,8 +52,14 @@ if TYPE_CHECKING:
     from typing import NoReturn
 
 __all__ = [
+    "HAS_MEMFD_SECRET",
     "HAS_MLOCK2",
     "HAS_MREMAP",
+    "HAS_MSEAL",
+    "HAS_PKEYS",
+    "HAS_PKEY_RIGHTS",
+    "HAS_PROCESS_MADVISE",
+    "HAS_PROCESS_MRELEASE",
     "MAP_FAILED",
     "MMAP_SYMBOL",
     "OFF_T_BITS",
@@ -45,6 +67,7 @@ __all__ = [
     "has_shm",
     "madvise",
     "memfd_create",
+    "memfd_secret",
     "mincore",
     "mlock",
     "mlock2",
@@ -52,11 +75,19 @@ __all__ = [
     "mmap",
     "mprotect",
     "mremap",
+    "mseal",
     "msync",
     "munlock",
     "munlockall",
     "munmap",
     "page_size",
+    "pkey_alloc",
+    "pkey_free",
+    "pkey_get",
+    "pkey_mprotect",
+    "pkey_set",
+    "process_madvise",
+    "process_mrelease",
     "read",
     "shm_open",
     "shm_unlink",
@@ -448,3 +479,275 @@ def memfd_create(name: str | bytes | None, flags: int) -> int:
     if fd < 0:
         _raise_errno("memfd_create", (("name", encoded), ("flags", flags)))
     return fd
+
+
+# ---------------------------------------------------------------- newer Linux calls
+
+
+def _check_syscall_status(status: int, call: str, arguments: Sequence[tuple[str, object]]) -> int:
+    """Return ``status``, or raise OSError for errno when it is -1."""
+    if status == -1:
+        _raise_errno(call, arguments)
+    return status
+
+
+def mseal(addr: int, length: int, flags: int = 0) -> None:
+    """Seal the mappings in a range with mseal(2) (Linux 6.10).
+
+    A sealed range can never again be unmapped, moved or shrunk (munmap,
+    mremap), mapped over (MAP_FIXED), re-protected (mprotect,
+    pkey_mprotect), or discarded by madvise (DONTNEED, FREE, ...) where the
+    pages are anonymous and not writable: each of those answers EPERM for
+    the rest of the process's life. The memory goes only when the process
+    exits (or execs), so seal in a child process when a test must not keep
+    it.
+
+    Args:
+        addr: page-aligned start.
+        length: bytes (rounded up to pages by the kernel).
+        flags: reserved, 0.
+
+    Raises:
+        OSError: EINVAL (flags not 0, addr not page aligned, the range
+            wraps), ENOMEM (part of the range is not mapped), EPERM
+            (sealing is not supported: 32-bit kernels), ENOSYS (a kernel
+            older than 6.10).
+        NotImplementedError: neither the C library nor rawmmap's system
+            call table has mseal on this platform (``HAS_MSEAL``).
+        OverflowError, TypeError: an argument does not fit its C type.
+    """
+    addr, length = _address_and_length("mseal", addr, length)
+    flags = check_range("mseal", "flags", flags, "unsigned long")
+    status = _foreign.call_mseal(addr, length, flags)
+    _check_syscall_status(status, "mseal", (("addr", addr), ("length", length), ("flags", flags)))
+
+
+def memfd_secret(flags: int = 0) -> int:
+    """Create a descriptor of secret memory with memfd_secret(2) (Linux 5.14).
+
+    Pages of the file are removed from the kernel's direct map and are
+    reachable only through the mappings of this descriptor: ftruncate it,
+    then mmap it MAP_SHARED. They count as locked memory (RLIMIT_MEMLOCK).
+
+    Args:
+        flags: 0 or ``MemfdSecretFlag.CLOEXEC`` (O_CLOEXEC).
+
+    Returns:
+        The new descriptor.
+
+    Raises:
+        OSError: ENOSYS (not on this architecture, or disabled: the kernel
+            command line's ``secretmem.enable=0``, or a kernel before 5.14),
+            EINVAL (a flag other than O_CLOEXEC), EMFILE, ENFILE, ENOMEM.
+        NotImplementedError: neither the C library nor rawmmap's system
+            call table has memfd_secret here (``HAS_MEMFD_SECRET``).
+        OverflowError, TypeError: flags does not fit unsigned int.
+    """
+    flags = check_range("memfd_secret", "flags", flags, "unsigned int")
+    fd = _foreign.call_memfd_secret(flags)
+    return _check_syscall_status(fd, "memfd_secret", (("flags", flags),))
+
+
+def pkey_alloc(flags: int = 0, access_rights: int = 0) -> int:
+    """Allocate a memory protection key with pkey_alloc(2) (Linux 4.9).
+
+    Args:
+        flags: reserved, 0.
+        access_rights: the calling thread's initial ``PkeyRights`` for the
+            key (other threads get the default rights of a new key).
+
+    Returns:
+        The key, to pass to ``pkey_mprotect``.
+
+    Raises:
+        OSError: ENOSPC (every key is allocated, or the CPU or kernel has
+            no protection keys), EINVAL (bad flags or rights; x86 kernels
+            also answer EINVAL where the CPU has no PKU), ENOSYS.
+        NotImplementedError: neither the C library nor rawmmap's system
+            call table has pkey_alloc here (``HAS_PKEYS``).
+    """
+    flags = check_range("pkey_alloc", "flags", flags, "unsigned int")
+    access_rights = check_range("pkey_alloc", "access_rights", access_rights, "unsigned int")
+    key = _foreign.call_pkey_alloc(flags, access_rights)
+    return _check_syscall_status(
+        key, "pkey_alloc", (("flags", flags), ("access_rights", access_rights))
+    )
+
+
+def pkey_free(pkey: int) -> None:
+    """Free a protection key with pkey_free(2).
+
+    Pages still tagged with the key keep it; a later pkey_alloc may hand the
+    same key out again.
+
+    Raises:
+        OSError: EINVAL (the key is not allocated), ENOSYS.
+        NotImplementedError: see ``pkey_alloc``.
+    """
+    pkey = check_range("pkey_free", "pkey", pkey, "int")
+    _check_syscall_status(_foreign.call_pkey_free(pkey), "pkey_free", (("pkey", pkey),))
+
+
+def pkey_mprotect(addr: int, length: int, prot: int, pkey: int) -> None:
+    """Change the protection of pages and tag them with a key, with pkey_mprotect(2).
+
+    Args:
+        addr: page-aligned start.
+        length: bytes.
+        prot: ``Prot`` bits, as for mprotect.
+        pkey: an allocated key, or -1 for the default key (as mprotect).
+
+    Raises:
+        OSError: EINVAL (the key is not allocated, bad prot), ENOMEM (the
+            range is not mapped), EACCES (as mprotect), EPERM (a sealed
+            range), ENOSYS.
+        NotImplementedError: see ``pkey_alloc``.
+    """
+    addr, length = _address_and_length("pkey_mprotect", addr, length)
+    prot = check_range("pkey_mprotect", "prot", prot, "int")
+    pkey = check_range("pkey_mprotect", "pkey", pkey, "int")
+    status = _foreign.call_pkey_mprotect(addr, length, prot, pkey)
+    _check_syscall_status(
+        status,
+        "pkey_mprotect",
+        (("addr", addr), ("length", length), ("prot", prot), ("pkey", pkey)),
+    )
+
+
+def _require_protection_keys(call: str, arguments: Sequence[tuple[str, object]]) -> None:
+    if not HAS_PKEY_RIGHTS:
+        raise NotImplementedError(
+            f"{call}: this C library has no pkey_get/pkey_set; the rights live in a CPU "
+            "register (x86 PKRU) that ctypes cannot reach without machine code"
+        )
+    if not _foreign.protection_keys_enabled():
+        # glibc would execute RDPKRU/WRPKRU, which fault with SIGILL here.
+        raise OSError(
+            _errno.ENOSYS,
+            f"{os.strerror(_errno.ENOSYS)}: {describe_call(call, arguments)}: protection keys "
+            "are not enabled for this process (/proc/self/smaps shows no ProtectionKey), "
+            "and the C library would run an instruction this CPU refuses",
+        )
+
+
+def pkey_get(pkey: int) -> int:
+    """Return the calling thread's ``PkeyRights`` for a key, with the C library's pkey_get(3).
+
+    The rights are per thread: another thread's are untouched and unseen.
+
+    Raises:
+        OSError: EINVAL (a key out of the CPU's range), ENOSYS (protection
+            keys are not enabled here: rawmmap refuses before the C library
+            runs an instruction the CPU lacks).
+        NotImplementedError: the C library has no pkey_get
+            (``HAS_PKEY_RIGHTS``; musl, glibc before 2.27).
+    """
+    pkey = check_range("pkey_get", "pkey", pkey, "int")
+    arguments = (("pkey", pkey),)
+    _require_protection_keys("pkey_get", arguments)
+    return _check_syscall_status(_foreign.call_pkey_get(pkey), "pkey_get", arguments)
+
+
+def pkey_set(pkey: int, rights: int) -> None:
+    """Set the calling thread's ``PkeyRights`` for a key, with the C library's pkey_set(3).
+
+    Only the calling thread's rights change. With DISABLE_ACCESS, a read
+    or write of a page tagged with the key faults (SIGSEGV) in this thread.
+
+    Raises:
+        OSError: EINVAL (a key out of range, unknown rights bits), ENOSYS
+            (protection keys are not enabled here; see ``pkey_get``).
+        NotImplementedError: the C library has no pkey_set.
+    """
+    pkey = check_range("pkey_set", "pkey", pkey, "int")
+    rights = check_range("pkey_set", "rights", rights, "unsigned int")
+    arguments = (("pkey", pkey), ("rights", rights))
+    _require_protection_keys("pkey_set", arguments)
+    _check_syscall_status(_foreign.call_pkey_set(pkey, rights), "pkey_set", arguments)
+
+
+def _check_ranges(call: str, ranges: object) -> list[tuple[int, int]]:
+    """Return ``ranges`` as checked (addr, length) pairs, or raise before any call."""
+    if isinstance(ranges, (str, bytes, bytearray)) or not hasattr(ranges, "__iter__"):
+        raise TypeError(
+            f"{call}: ranges must be a sequence of (addr, length) pairs, "
+            f"not {type(ranges).__name__}"
+        )
+    checked = []
+    for position, item in enumerate(ranges):
+        try:
+            addr, length = item
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{call}: ranges[{position}] must be an (addr, length) pair, not {item!r}"
+            ) from None
+        checked.append(
+            (
+                check_range(call, f"ranges[{position}].addr", addr, "void *"),
+                check_range(call, f"ranges[{position}].length", length, "size_t"),
+            )
+        )
+    return checked
+
+
+def process_madvise(
+    pidfd: int, ranges: Sequence[tuple[int, int]], advice: int, flags: int = 0
+) -> int:
+    """Advise on another process's memory with process_madvise(2) (Linux 5.10).
+
+    Args:
+        pidfd: a process descriptor (``os.pidfd_open(pid)``; this process's
+            own works too).
+        ranges: (addr, length) pairs in the target's address space, passed
+            as one iovec array (at most 1024, UIO_MAXIOV).
+        advice: ``Advice.COLD``, ``PAGEOUT``, ``WILLNEED`` or ``COLLAPSE``
+            (Linux 6.1); the kernel refuses the others.
+        flags: reserved, 0.
+
+    Returns:
+        The number of bytes advised; less than asked when the kernel stopped
+        early (a later range not mapped).
+
+    Raises:
+        OSError: EINVAL (advice or flags refused, too many ranges), EPERM
+            (no PTRACE_MODE_READ access or CAP_SYS_NICE over the target),
+            ESRCH (the target is exiting), EBADF (not a pidfd), ENOMEM (a
+            range is not mapped), ENOSYS.
+        NotImplementedError: neither the C library nor rawmmap's system
+            call table has process_madvise here (``HAS_PROCESS_MADVISE``).
+        OverflowError, TypeError: an argument or a range does not fit.
+    """
+    pidfd = check_range("process_madvise", "pidfd", pidfd, "int")
+    checked = _check_ranges("process_madvise", ranges)
+    advice = check_range("process_madvise", "advice", advice, "int")
+    flags = check_range("process_madvise", "flags", flags, "unsigned int")
+    result = _foreign.call_process_madvise(pidfd, checked, advice, flags)
+    return _check_syscall_status(
+        result,
+        "process_madvise",
+        (
+            ("pidfd", pidfd),
+            ("ranges", checked),
+            ("advice", advice),
+            ("flags", flags),
+        ),
+    )
+
+
+def process_mrelease(pidfd: int, flags: int = 0) -> None:
+    """Reap the memory of an exiting process now, with process_mrelease(2) (Linux 5.15).
+
+    The target must be dying (killed with SIGKILL, not yet reaped); its
+    memory is freed without waiting for its exit to finish.
+
+    Raises:
+        OSError: EINVAL (the process is not exiting, or flags not 0), ESRCH
+            (ProcessLookupError: its exit has finished and its memory is
+            gone, reaped or still a zombie), EBADF (not a pidfd), ENOSYS.
+        NotImplementedError: neither the C library nor rawmmap's system
+            call table has process_mrelease here (``HAS_PROCESS_MRELEASE``).
+    """
+    pidfd = check_range("process_mrelease", "pidfd", pidfd, "int")
+    flags = check_range("process_mrelease", "flags", flags, "unsigned int")
+    status = _foreign.call_process_mrelease(pidfd, flags)
+    _check_syscall_status(status, "process_mrelease", (("pidfd", pidfd), ("flags", flags)))

@@ -32,6 +32,8 @@ def new_name() -> Iterator[NameFactory]:
 @pytest.mark.parametrize("name", sorted(_foreign.LAZY_PROTOTYPES))
 def test_lazy_prototype_is_applied(name: str) -> None:
     function = _foreign.lazy_function(name)
+    if function is None and name in _foreign.SYSCALL_NUMBERS:
+        pytest.skip(f"this C library has no {name}: it goes through syscall(2)")
     assert function is not None
     restype, argtypes = _foreign.LAZY_PROTOTYPES[name]
     assert function.restype is restype

@@ -9,7 +9,7 @@ runtime module are the same, so the table cannot drift from its types.
 """
 
 from collections.abc import Sequence
-from ctypes import c_void_p
+from ctypes import c_long, c_void_p
 from typing import Protocol, type_check_only
 
 @type_check_only
@@ -121,3 +121,10 @@ class _Sysconf(_Prototyped, Protocol):
     def __call__(self, name: int, /) -> int: ...
 
 sysconf: _Sysconf
+
+# long syscall(long number, ...);  (optional; every further argument a c_long)
+@type_check_only
+class _Syscall(_Prototyped, Protocol):
+    def __call__(self, number: int, /, *arguments: c_long) -> int: ...
+
+syscall: _Syscall
