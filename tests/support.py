@@ -9,6 +9,7 @@ child ended instead of dying with it.
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 import sys
@@ -70,3 +71,15 @@ def run_python(
         cwd=cwd,
         pass_fds=pass_fds,
     )
+
+
+def is_mapped(address: int, length: int | None = None) -> bool:
+    """Ask the kernel (mincore: ENOMEM over a hole) whether [address, address+length) is mapped."""
+    from rawmmap import page_size, raw
+
+    try:
+        raw.mincore(address, page_size() if length is None else length)
+    except OSError as error:
+        assert error.errno == errno.ENOMEM
+        return False
+    return True

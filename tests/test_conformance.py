@@ -39,6 +39,7 @@ from rawmmap.shm import MemfdFlag, Seal, has_shm, map_memfd, map_shared_memory
 
 from .conftest import RunChild
 from .emulation import MADVISE_IS_EMULATED, is_missing, under_qemu_user
+from .support import is_mapped
 
 madvise_real = pytest.mark.skipif(
     is_missing(MADVISE_IS_EMULATED), reason="qemu-user answers madvise(2) itself"
@@ -64,15 +65,6 @@ def fd_rw(tmp_path: Path) -> Iterator[int]:
     fd = os.open(file_of(tmp_path, 2 * PAGE), os.O_RDWR)
     yield fd
     os.close(fd)
-
-
-def is_mapped(address: int, length: int = PAGE) -> bool:
-    try:
-        raw.mincore(address, length)
-    except OSError as error:
-        assert error.errno == errno.ENOMEM
-        return False
-    return True
 
 
 def vm_status(field: str) -> int:

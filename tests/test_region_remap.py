@@ -20,21 +20,12 @@ from rawmmap import Advice, MapFlag, Prot, Region, raw
 from rawmmap.shm import MemfdFlag, map_memfd
 
 from .emulation import under_qemu_user
+from .support import is_mapped
 
 PAGE = rawmmap.page_size()
 RW = Prot.READ | Prot.WRITE
 
 pytestmark = pytest.mark.skipif(not raw.HAS_MREMAP, reason="mremap(2) is Linux-only")
-
-
-def is_mapped(address: int, length: int = PAGE) -> bool:
-    """Ask the kernel (mincore) whether [address, address+length) is mapped."""
-    try:
-        raw.mincore(address, length)
-    except OSError as error:
-        assert error.errno == errno.ENOMEM
-        return False
-    return True
 
 
 def kernel_has_dontunmap() -> bool:

@@ -30,6 +30,7 @@ import rawmmap
 from rawmmap import Advice, MapFlag, Prot, Region, raw
 
 from .conftest import RunChild
+from .support import is_mapped
 
 PAGE = rawmmap.page_size()
 RW = Prot.READ | Prot.WRITE
@@ -38,16 +39,6 @@ RW = Prot.READ | Prot.WRITE
 def anon(pages: int = 3) -> Region:
     """Private anonymous read-write memory, as in the issue's reproducers."""
     return rawmmap.mmap(pages * PAGE, RW, MapFlag.PRIVATE | MapFlag.ANONYMOUS)
-
-
-def is_mapped(address: int, length: int = PAGE) -> bool:
-    """Ask the kernel (mincore) whether [address, address+length) is mapped."""
-    try:
-        raw.mincore(address, length)
-    except OSError as error:
-        assert error.errno == errno.ENOMEM
-        return False
-    return True
 
 
 def assert_clean_exit(result: subprocess.CompletedProcess[str], marker: str = "ok") -> None:
