@@ -2,9 +2,11 @@
 
 ``rawmmap.mmap``, ``map_file`` and ``map_anonymous`` return a ``Region``:
 one mapping with checked, protection-aware access, explicit ``munmap``,
-``msync``, ``mprotect``, ``madvise``, ``mlock``, ``mincore`` and ``mremap``,
-and zero-copy views. ``map_shared_memory`` and ``map_memfd`` (from
-``rawmmap.shm``) share memory between processes. ``rawmmap.raw`` holds the same calls on integer
+``msync``, ``mprotect``, ``madvise``, ``mlock``, ``mincore``, ``mremap``,
+``mseal``, ``pkey_mprotect``, ``guard`` and ``page_state``, and zero-copy
+views; ``map_secret`` maps memory removed from the kernel's direct map.
+``map_shared_memory`` and ``map_memfd`` (from ``rawmmap.shm``) share memory
+between processes. ``rawmmap.raw`` holds the same calls on integer
 addresses with the kernel's own semantics. ``python -m rawmmap probe``
 reports what this kernel does with mappings.
 """
@@ -12,7 +14,17 @@ reports what this kernel does with mappings.
 from __future__ import annotations
 
 from rawmmap import raw
-from rawmmap.region import ProtectionError, Region, map_anonymous, map_file, mmap, page_size
+from rawmmap.region import (
+    ProtectionError,
+    Region,
+    SealedError,
+    map_anonymous,
+    map_file,
+    map_secret,
+    mmap,
+    page_size,
+    set_pkey_rights,
+)
 
 # The flag enums and the shared-memory helpers are imported on first use
 # (PEP 562): building them, and importing enum and typing for them, would
@@ -22,18 +34,24 @@ if TYPE_CHECKING:
     from rawmmap.flags import (
         Advice,
         MapFlag,
+        MemfdSecretFlag,
         MlockAllFlag,
         MlockFlag,
+        PkeyRights,
         Prot,
         RemapFlag,
         SyncFlag,
         huge_page_flag,
     )
+    from rawmmap.pagestate import clear_soft_dirty
     from rawmmap.shm import MemoryFile, Seal, map_memfd, map_shared_memory, shm_open, shm_unlink
 
 _LAZY = {
     "Advice": "rawmmap.flags",
     "MapFlag": "rawmmap.flags",
+    "MemfdSecretFlag": "rawmmap.flags",
+    "PkeyRights": "rawmmap.flags",
+    "clear_soft_dirty": "rawmmap.pagestate",
     "MlockAllFlag": "rawmmap.flags",
     "MlockFlag": "rawmmap.flags",
     "Prot": "rawmmap.flags",
@@ -53,25 +71,31 @@ __version__ = "0.1.0"
 __all__ = [
     "Advice",
     "MapFlag",
+    "MemfdSecretFlag",
     "MemoryFile",
     "MlockAllFlag",
     "MlockFlag",
+    "PkeyRights",
     "Prot",
     "ProtectionError",
     "Region",
     "RemapFlag",
     "Seal",
+    "SealedError",
     "SyncFlag",
+    "clear_soft_dirty",
     "huge_page_flag",
     "map_anonymous",
     "map_file",
     "map_memfd",
+    "map_secret",
     "map_shared_memory",
     "mlockall",
     "mmap",
     "munlockall",
     "page_size",
     "raw",
+    "set_pkey_rights",
     "shm_open",
     "shm_unlink",
 ]

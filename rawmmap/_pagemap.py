@@ -6,8 +6,8 @@ byte of run ``i`` (a multiple of the page size; run ``i`` ends where run
 ``i + 1`` starts, the last one at ``size``) and ``states[i]`` is its state,
 or ``None`` where the pages are unmapped. A state is an int: the page
 protection (``Prot`` bits) in the low 32 bits and rawmmap's own per-page
-flags above them (``DONTFORK``, ``GUARD``), so an access check is one ``&``
-and one compare.
+flags above them (``DONTFORK``, ``GUARD``, ``SEALED``, and the protection
+key in ``KEY_MASK``), so an access check is one ``&`` and one compare.
 
 Adjacent runs never hold the same state, so a mapping with one protection is
 one run, and every question below is answered with a bisect: O(log k) for k
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     #: A run clipped to a query: (start, stop, state or None).
     Run = tuple[int, int, Optional[int]]
 
-__all__ = ["DONTFORK", "GUARD", "PROT_MASK", "PageMap"]
+__all__ = ["DONTFORK", "GUARD", "KEY_MASK", "KEY_SHIFT", "PROT_MASK", "SEALED", "PageMap"]
 
 #: The protection bits of a state.
 PROT_MASK = (1 << 32) - 1
@@ -34,6 +34,14 @@ DONTFORK = 1 << 32
 #: The pages hold guard markers (MADV_GUARD_INSTALL, Linux 6.13): any access
 #: faults, whatever the protection, until MADV_GUARD_REMOVE or munmap.
 GUARD = 1 << 33
+#: The pages were sealed with mseal(2) (Linux 6.10): the kernel refuses to
+#: unmap, move, re-protect them, or discard them where they are private,
+#: anonymous and not writable, for the rest of the process's life.
+SEALED = 1 << 34
+#: Where a page's memory protection key lives (pkey_mprotect(2)); 0 is the
+#: default key, whose rights rawmmap takes as always allowing access.
+KEY_SHIFT = 40
+KEY_MASK = 0xFF << KEY_SHIFT
 
 
 class PageMap:
@@ -94,6 +102,19 @@ class PageMap:
                 return max(starts[index], start), min(run_stop, stop), state
             index += 1
         return None
+
+    def keys(self, start: int, stop: int) -> set[int]:
+        """Return the protection keys other than 0 of the mapped pages of ``[start, stop)``."""
+        return {
+            state >> KEY_SHIFT & 0xFF
+            for _, _, state in self.runs(start, stop)
+            if state is not None and state & KEY_MASK
+        }
+
+    def set_key(self, start: int, stop: int, key: int) -> None:
+        """Tag the mapped pages of ``[start, stop)`` with protection key ``key``."""
+        bits = key << KEY_SHIFT
+        self.update(start, stop, lambda state: None if state is None else state & ~KEY_MASK | bits)
 
     def first_unmapped(self, start: int, stop: int) -> tuple[int, int] | None:
         """Return the first unmapped span of ``[start, stop)``, or None."""

@@ -516,6 +516,13 @@ def describe(flag_type: type[enum.Enum], value: int) -> str:
         named = [name for name, number in members.items() if number == size]
         names.append(named[0] if named else f"HUGE_{1 << (size >> _flagtables.HUGE_SHIFT)}B")
         rest &= ~field
+    # The mapping type is a value in the low bits, not flags: SHARED_VALIDATE
+    # (0x03) is not SHARED|PRIVATE.
+    validate = members.get("SHARED_VALIDATE", 0)
+    type_mask = validate | members.get("DROPPABLE", 0)
+    if validate and value & type_mask == validate:
+        names.append("SHARED_VALIDATE")
+        rest &= ~validate
     for name, bits in members.items():
         if bits & field:
             continue

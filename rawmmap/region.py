@@ -36,7 +36,7 @@ import stat
 import sys
 
 from rawmmap import _cint, _flagtables, _foreign, raw
-from rawmmap._pagemap import DONTFORK, GUARD, PROT_MASK, PageMap
+from rawmmap._pagemap import DONTFORK, GUARD, KEY_MASK, KEY_SHIFT, PROT_MASK, SEALED, PageMap
 
 # typing, threading, weakref and the flag enums are left out at run time:
 # importing them would cost more than the rest of rawmmap (see
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     _T = TypeVar("_T")
 
     from rawmmap.flags import MapFlag, Prot
+    from rawmmap.pagestate import MappingStats, PageStates
 
     if sys.version_info >= (3, 12):
         from collections.abc import Buffer
@@ -61,11 +62,14 @@ if TYPE_CHECKING:
 __all__ = [
     "ProtectionError",
     "Region",
+    "SealedError",
     "SoleOwner",
     "map_anonymous",
     "map_file",
+    "map_secret",
     "mmap",
     "page_size",
+    "set_pkey_rights",
 ]
 
 page_size = raw.page_size
@@ -87,7 +91,9 @@ _WRITE = _PROT_TABLE["WRITE"]
 #: given (mprotect(2)): Region could not know their protection.
 _GROWS = _PROT_TABLE.get("GROWSDOWN", 0) | _PROT_TABLE.get("GROWSUP", 0)
 _MAP_TYPES = tuple(
-    _MAP_TABLE[name] for name in ("SHARED", "PRIVATE", "SHARED_VALIDATE") if name in _MAP_TABLE
+    _MAP_TABLE[name]
+    for name in ("SHARED", "PRIVATE", "SHARED_VALIDATE", "DROPPABLE")
+    if name in _MAP_TABLE
 )
 _MAP_TYPE_MASK = 0
 for _value in _MAP_TYPES:
@@ -121,6 +127,24 @@ _GUARD_INSTALL = _ADVICE_TABLE.get("GUARD_INSTALL")
 _GUARD_REMOVE = _ADVICE_TABLE.get("GUARD_REMOVE")
 _DONTFORK = _ADVICE_TABLE.get("DONTFORK")
 _DOFORK = _ADVICE_TABLE.get("DOFORK")
+#: Advice the kernel refuses (EPERM) on sealed pages that are private,
+#: anonymous and not writable: it would discard their contents (mm/mseal.c,
+#: checked on Linux 6.18 by tests/test_region_seal.py).
+_DISCARD_ADVICE = frozenset(
+    _ADVICE_TABLE[name]
+    for name in (
+        "DONTNEED",
+        "FREE",
+        "REMOVE",
+        "DONTNEED_LOCKED",
+        "DONTFORK",
+        "WIPEONFORK",
+        "GUARD_INSTALL",
+    )
+    if name in _ADVICE_TABLE
+)
+_PKEY_DISABLE_ACCESS = _TABLE.get("PkeyRights", {}).get("DISABLE_ACCESS", 0)
+_PKEY_DISABLE_WRITE = _TABLE.get("PkeyRights", {}).get("DISABLE_WRITE", 0)
 
 
 class ProtectionError(PermissionError):
@@ -128,7 +152,9 @@ class ProtectionError(PermissionError):
 
     Raised by ``Region`` instead of the SIGSEGV the access would cause: a
     read of a page without ``Prot.READ``, a write to a page without
-    ``Prot.WRITE``, or a writable view of read-only pages.
+    ``Prot.WRITE``, an access to a guard page, an access that the calling
+    thread's rights for the page's protection key deny, or a writable view
+    of read-only pages.
     """
 
 
@@ -146,6 +172,22 @@ class ProtectionError(PermissionError):
 # view dies, so nothing can unmap under a finalizer still reading a view, nor
 # run in the middle of a deallocation. At interpreter exit nothing is
 # unmapped: the kernel reclaims it all.
+
+
+class SealedError(PermissionError):
+    """The pages are sealed (mseal(2)): the kernel would refuse the call with EPERM.
+
+    Raised before the system call. A sealed range stays mapped, with its
+    protection, until the process exits or execs.
+    """
+
+    def __init__(self, action: str, start: int, stop: int) -> None:
+        """Say which call was refused over which sealed bytes."""
+        super().__init__(
+            _errno.EPERM,
+            f"cannot {action}: bytes [{start}, {stop}) are sealed (mseal); the kernel "
+            "refuses it (EPERM) for the rest of the process's life",
+        )
 
 
 class _Mapping:
@@ -212,7 +254,10 @@ _gc.callbacks.append(_after_collection)
 
 
 def _unmap_spans(mapping: _Mapping) -> None:
-    for start, stop in mapping.pages.mapped():
+    pages = mapping.pages
+    for start, stop, state in pages.runs(0, pages.size):
+        if state is None or state & SEALED:
+            continue  # sealed pages stay mapped until the process exits
         # munmap of a range this process mapped cannot fail; never raise from a finalizer.
         try:  # noqa: SIM105 - contextlib would be one more import at start-up
             raw.munmap(mapping.address + start, stop - start)
@@ -385,6 +430,24 @@ def _describe_state(state: int | None) -> str:
     return _describe_prot(state & PROT_MASK)
 
 
+def _key_of(state: int | None) -> int:
+    return 0 if state is None else state >> KEY_SHIFT & 0xFF
+
+
+def _rights_deny(key: int, need: int) -> bool:
+    """Tell whether the calling thread's rights for protection ``key`` deny ``need``."""
+    rights = raw.pkey_get(key)
+    return bool(rights & _PKEY_DISABLE_ACCESS or (need & _WRITE and rights & _PKEY_DISABLE_WRITE))
+
+
+def _describe_rights(key: int, need: int) -> str:
+    what = "any access" if need & _READ else "writes"
+    return (
+        f"tagged with protection key {key}, whose rights in this thread deny {what} "
+        "(set_pkey_rights changes them, per thread)"
+    )
+
+
 def _still_mapped(address: int, length: int) -> bool:
     """Ask the kernel (mincore: ENOMEM over a hole) whether a range is mapped."""
     try:
@@ -465,7 +528,10 @@ def _check_map_flags(flags: int) -> int:
         # that mmap(3) takes, and so does Region.
         flags -= 1 << 32
     if flags & _MAP_TYPE_MASK not in _MAP_TYPES:
-        raise ValueError("flags must include exactly one of MapFlag.SHARED or MapFlag.PRIVATE")
+        raise ValueError(
+            "flags must include exactly one mapping type: MapFlag.SHARED, PRIVATE, "
+            "SHARED_VALIDATE or DROPPABLE"
+        )
     if flags & _FIXED and (flags & _FIXED_NOREPLACE) != _FIXED_NOREPLACE:
         raise ValueError(
             "MapFlag.FIXED replaces whatever is mapped at addr (the interpreter's own "
@@ -605,6 +671,10 @@ class Region(SoleOwner):
     _file_identity: tuple[int, int] | None = None
     #: For shared anonymous memory: the size of the shmem object behind it.
     _shared_anonymous_size = 0
+    #: Whether a page was ever sealed, or tagged with a protection key
+    #: other than 0: only then do calls look for SEALED or KEY_MASK bits.
+    _sealed = False
+    _keyed = False
 
     def __init__(
         self,
@@ -627,6 +697,16 @@ class Region(SoleOwner):
             address = raw.mmap(hint, length, prot, flags, fd, offset)
         except PermissionError as error:
             raise _explain_access(error, fd, prot, flags) from None
+        except OSError as error:
+            if error.errno != _errno.EOPNOTSUPP:
+                raise
+            raise OSError(
+                _errno.EOPNOTSUPP,
+                f"{os.strerror(_errno.EOPNOTSUPP)}: this kernel or file system does not "
+                f"support flags={_describe_map_flags(flags)} here (MAP_SHARED_VALIDATE "
+                "makes the kernel check every flag; MAP_SYNC needs a DAX file system)",
+            ) from None
+
         granule = _kernel_page_size(address, flags) if huge else _PAGE_SIZE
         mapped_length = _round_up(length, granule)
         if granule != _PAGE_SIZE and not _still_mapped(address + mapped_length - _PAGE_SIZE, 1):
@@ -768,8 +848,42 @@ class Region(SoleOwner):
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        """Unmap the region."""
-        self.munmap()
+        """Unmap the region (of a sealed one, the pages that are not sealed)."""
+        if self._sealed:
+            self._release()
+        else:
+            self.munmap()
+
+    def _release(self) -> None:
+        """Unmap every page that is not sealed, and close the Region.
+
+        Sealed pages stay mapped until the process exits; the Region lets go
+        of them (a view of them stays valid).
+        """
+        if self._closed:
+            return
+        previous = self._begin("munmap", destructive=True)
+        try:
+            if self._closed:
+                return
+            mapping = self._mapping
+            assert mapping is not None
+            pages = mapping.pages
+
+            unsealed = [
+                (run_start, run_stop)
+                for run_start, run_stop, state in pages.runs(0, pages.size)
+                if state is not None and not state & SEALED
+            ]
+            for run_start, run_stop in unsealed:
+                self._check_exports(run_start, run_stop, "unmap")
+            for run_start, run_stop in unsealed:
+                raw.munmap(self._address + run_start, run_stop - run_start)
+            pages.assign(0, pages.size, None)
+            self._view = None
+            self._close()
+        finally:
+            self._end(previous)
 
     def __del__(self) -> None:
         """Unmap a Region dropped while mapped, warning with ResourceWarning.
@@ -781,6 +895,10 @@ class Region(SoleOwner):
         if self._closed or sys.is_finalizing():
             return
         mapping = self._mapping
+        if mapping is not None and self._sealed and not self._unsealed_pages():
+            # Nothing could have been unmapped: no warning, and no poll either.
+            self._close()
+            return
         if mapping is not None:
             # Before the warning, which a filter may turn into an error.
             _orphans[id(mapping)] = mapping
@@ -914,6 +1032,8 @@ class Region(SoleOwner):
             raise IndexError(f"range [{start}, {stop}) is outside the region [0, {limit})")
         denied = self._pages().first_denied(start, stop, need)
         if denied is None:
+            if self._keyed:
+                self._check_keys(start, stop, need, action)
             return
         run_start, run_stop, state = denied
         if state is None:
@@ -922,6 +1042,30 @@ class Region(SoleOwner):
             f"cannot {action} [{start}, {stop}): bytes [{run_start}, {run_stop}) "
             f"are {_describe_state(state)}"
         )
+
+    def _unsealed_pages(self) -> bool:
+        pages = self._pages()
+        return any(
+            state is not None and not state & SEALED for _, _, state in pages.runs(0, pages.size)
+        )
+
+    def _check_unsealed(self, start: int, stop: int, action: str) -> None:
+        """Raise SealedError if a page of [start, stop) is sealed."""
+        if not self._sealed:
+            return
+        for run_start, run_stop, state in self._pages().runs(start, stop):
+            if state is not None and state & SEALED:
+                raise SealedError(action, run_start, run_stop)
+
+    def _check_keys(self, start: int, stop: int, need: int, action: str) -> None:
+        """Raise ProtectionError if this thread's rights for a page's key deny ``need``."""
+        for run_start, run_stop, state in self._pages().runs(start, stop):
+            key = _key_of(state)
+            if key and _rights_deny(key, need):
+                raise ProtectionError(
+                    f"cannot {action} [{start}, {stop}): bytes [{run_start}, {run_stop}) are "
+                    + _describe_rights(key, need)
+                )
 
     def _check_mapped(self, start: int, stop: int, action: str) -> None:
         """Raise ValueError if a page of [start, stop) was unmapped.
@@ -965,8 +1109,8 @@ class Region(SoleOwner):
             self._fast_read = self._fast_write = -1
             return
         state = mapping.pages.states[0]
-        if state is not None and state & GUARD:
-            state = None
+        if state is not None and state & (GUARD | KEY_MASK):
+            state = None  # every access checks guards and this thread's key rights
         self._fast_read = self._length if state is not None and state & _READ else -1
         self._fast_write = self._length if state is not None and state & _WRITE else -1
 
@@ -993,15 +1137,7 @@ class Region(SoleOwner):
             IndexError: ``offset`` is outside the region.
             ValueError: the region is unmapped.
         """
-        position = _index("offset", offset)
-        previous = self._begin("protection")
-        try:
-            self._check_open()
-            if not 0 <= position < self._length:
-                raise IndexError(f"offset={position} is outside the region [0, {self._length})")
-            state = self._pages().state_at(position)
-        finally:
-            self._end(previous)
+        state = self._state_at("protection", offset)
         from rawmmap.flags import Prot
 
         return None if state is None else Prot(state & PROT_MASK)
@@ -1138,8 +1274,11 @@ class Region(SoleOwner):
             denied = [
                 run
                 for run in pages.runs(low, high)
-                if run[2] is None or run[2] & (_READ | GUARD) != _READ
+                if run[2] is None
+                or run[2] & (_READ | GUARD) != _READ
+                or (self._keyed and _key_of(run[2]) and _rights_deny(_key_of(run[2]), _READ))
             ]
+
             if reverse:
                 limit = denied[-1][1] if denied else low
                 found = self._scan(needle, max(limit, low), high, reverse=True)
@@ -1321,6 +1460,12 @@ class Region(SoleOwner):
                     f"cannot view [{start}, {stop}): pages there were advised DONTFORK, and a "
                     "view of them would fault in a forked child; copy with read() instead"
                 )
+            if self._keyed and pages.any_flag(start, stop, KEY_MASK):
+                raise ValueError(
+                    f"cannot view [{start}, {stop}): pages there carry a protection key, "
+                    "whose rights are per thread and may change at any time, so a view could "
+                    "fault; read() and write() check the calling thread's rights instead"
+                )
             mapping = self._mapping
             assert mapping is not None
             lease = _foreign.new_lease()
@@ -1370,7 +1515,9 @@ class Region(SoleOwner):
                 return
             whole = start == 0 and count is None
             start, stop = (0, self._mapped_length) if whole else self._page_range(start, count)
+            self._check_unsealed(start, stop, "unmap")
             self._check_exports(start, stop, "unmap")
+
             mapping = self._mapping
             assert mapping is not None
             pages = mapping.pages
@@ -1432,31 +1579,86 @@ class Region(SoleOwner):
                 outside the range: use ``rawmmap.raw.mprotect``), or part of
                 the range is unmapped.
         """
+        self._protect("mprotect", prot, -1, offset, length)
+
+    def pkey_mprotect(
+        self, prot: int, pkey: int, offset: int = 0, length: int | None = None
+    ) -> None:
+        """Change the protection of a page range and tag it with a protection key.
+
+        pkey_mprotect(2) (Linux 4.9, on CPUs with protection keys: x86 PKU,
+        POWER, arm64 POE). Each thread has its own rights for each key
+        (``set_pkey_rights``); Region reads the calling thread's rights at
+        every access to tagged pages, so an access they deny raises
+        ProtectionError instead of SIGSEGV, and views of tagged pages are
+        refused (another thread, or a later change of rights, could make
+        them fault). Key 0 is the default key; -1 changes the protection
+        only, as mprotect.
+
+        Args:
+            prot: the new ``Prot`` bits.
+            pkey: a key from ``rawmmap.raw.pkey_alloc``, 0, or -1.
+            offset: first byte of the range, a multiple of the page size
+                (default 0).
+            length: bytes, rounded up to whole pages (default: to the end of
+                the region).
+
+        Raises:
+            BufferError: a live view covers the range (and pkey is not -1),
+                or the change takes away an access a view has.
+            NotImplementedError: the C library has no pkey_get, so Region
+                could not read a thread's rights (``raw.HAS_PKEY_RIGHTS``).
+            OSError: EINVAL for a key that is not allocated, or where the
+                CPU or kernel has no protection keys.
+            RuntimeError: from inside another call on this Region.
+            SealedError: a page of the range is sealed.
+            ValueError: as for ``mprotect``.
+        """
+        key = _index("pkey", pkey)
+        if key < -1:
+            raise ValueError(f"pkey must be an allocated key, 0 or -1, not {key}")
+        if key > 0 and not raw.HAS_PKEY_RIGHTS:
+            raise NotImplementedError(
+                "this C library has no pkey_get: Region could not check a thread's rights "
+                "for the key; use rawmmap.raw.pkey_mprotect"
+            )
+        self._protect("pkey_mprotect", prot, key, offset, length)
+
+    def _protect(self, call: str, prot: object, key: int, offset: object, length: object) -> None:
+        """mprotect (key -1) or pkey_mprotect, under the guard."""
         prot = _index("prot", prot)
         if prot & ~_PROT_BITS or prot < 0:
             raise ValueError(f"prot={prot:#x} has bits that are not Prot flags here")
         if prot & _GROWS:
             raise ValueError(
                 "Prot.GROWSDOWN/GROWSUP extend the change to pages outside the range, which "
-                "Region could not track; use rawmmap.raw.mprotect"
+                f"Region could not track; use rawmmap.raw.{call}"
             )
         start, count = _convert_range(offset, length)
-        previous = self._begin("mprotect")
+        previous = self._begin(call)
         try:
             start, stop = self._page_range(start, count)
             pages = self._pages()
-            self._check_mapped(start, stop, "mprotect")
+            self._check_mapped(start, stop, call)
+            self._check_unsealed(start, stop, call)
             removed = 0
             for _, _, state in pages.runs(start, stop):
                 removed |= (state or 0) & PROT_MASK & ~prot
+            if key > 0:
+                removed |= _READ | _WRITE  # the rights may deny anything
             if removed & (_READ | _WRITE):
                 if previous is not None:
                     raise RuntimeError(
-                        f"cannot take a permission away with mprotect while {previous}() is in "
+                        f"cannot take a permission away with {call} while {previous}() is in "
                         "progress on this Region in the same thread"
                     )
                 self._check_exports(start, stop, "remove a permission", removed)
-            raw.mprotect(self._address + start, stop - start, prot)
+            if key < 0:
+                raw.mprotect(self._address + start, stop - start, prot)
+            else:
+                raw.pkey_mprotect(self._address + start, stop - start, prot, key)
+                pages.set_key(start, stop, key)
+                self._keyed = self._keyed or key > 0
             pages.set_prot(start, stop, prot)
             self._refresh()
         finally:
@@ -1498,9 +1700,10 @@ class Region(SoleOwner):
         try:
             start, stop = self._page_range(start, count)
             self._check_mapped(start, stop, "madvise")
+            self._check_discard(start, stop, advice, "madvise")
             if advice == _DONTFORK:
                 self._check_exports(start, stop, "advise DONTFORK")
-            raw.madvise(self._address + start, stop - start, advice)
+            self._advise(start, stop, advice, "madvise")
             if advice in (_DONTFORK, _DOFORK):
                 self._pages().set_flag(start, stop, DONTFORK, advice == _DONTFORK)
         finally:
@@ -1554,10 +1757,170 @@ class Region(SoleOwner):
             start, stop = self._page_range(start, count)
             self._check_mapped(start, stop, call)
             if install:
+                self._check_discard(start, stop, advice, call)
                 self._check_exports(start, stop, "install guard pages")
-            raw.madvise(self._address + start, stop - start, advice)
+            self._advise(start, stop, advice, call)
+
             self._pages().set_flag(start, stop, GUARD, install)
             self._refresh()
+        finally:
+            self._end(previous)
+
+    def _check_discard(self, start: int, stop: int, advice: int, call: str) -> None:
+        """Refuse advice the kernel refuses on sealed private anonymous read-only pages.
+
+        mm/mseal.c: on a sealed area that is anonymous, not shared and not
+        writable (by its protection, or by this thread's key rights), advice
+        that discards the contents answers EPERM.
+        """
+        if not self._sealed or advice not in _DISCARD_ADVICE:
+            return
+        if not self._flags & _ANONYMOUS or self._flags & _SHARED:
+            return  # file and shared memory keep their contents elsewhere
+        for run_start, run_stop, state in self._pages().runs(start, stop):
+            if state is None or not state & SEALED:
+                continue
+            key = _key_of(state)
+            if not state & _WRITE or (key and _rights_deny(key, _WRITE)):
+                raise SealedError(
+                    f"{call} (advice {advice} discards the contents of sealed private "
+                    "anonymous pages that are not writable)",
+                    run_start,
+                    run_stop,
+                )
+
+    def _advise(self, start: int, stop: int, advice: int, call: str) -> None:
+        try:
+            raw.madvise(self._address + start, stop - start, advice)
+        except PermissionError as error:
+            # Sealed anonymous pages that Region could not tell apart (a
+            # private map of /dev/zero): say why.
+            if error.errno == _errno.EPERM and self._pages().any_flag(start, stop, SEALED):
+                raise SealedError(call, start, stop) from error
+            raise
+
+    def mseal(self, offset: int = 0, length: int | None = None) -> None:
+        """Seal the region, or a page range, with mseal(2) (Linux 6.10).
+
+        Sealed pages can no longer be unmapped, moved, resized, re-protected
+        (mprotect, pkey_mprotect), or have their contents discarded by
+        madvise where they are private, anonymous and not writable; Region
+        refuses those calls with SealedError before the kernel's EPERM. The
+        seal lasts until the process exits or execs: ``munmap()`` raises,
+        while leaving a ``with`` block (or dropping the Region) unmaps the
+        pages that are not sealed and lets the sealed ones go, still
+        mapped. Reads, writes, views, msync, mlock and non-destructive
+        advice keep working. A forked child inherits the seal.
+
+        Args:
+            offset: first byte of the range, a multiple of the page size
+                (default 0).
+            length: bytes, rounded up to whole pages (default: to the end of
+                the region).
+
+        Raises:
+            NotImplementedError: no mseal here (``raw.HAS_MSEAL``).
+            OSError: ENOSYS before Linux 6.10, EPERM where the kernel cannot
+                seal (32-bit kernels).
+            RuntimeError: from inside another call on this Region.
+            ValueError: part of the range is unmapped.
+        """
+        start, count = _convert_range(offset, length)
+        previous = self._begin("mseal", destructive=True)
+        try:
+            start, stop = self._page_range(start, count)
+            self._check_mapped(start, stop, "mseal")
+            raw.mseal(self._address + start, stop - start)
+            self._pages().set_flag(start, stop, SEALED, True)
+            self._sealed = True
+            self._refresh()
+        finally:
+            self._end(previous)
+
+    def is_sealed(self, offset: int = 0) -> bool:
+        """Tell whether the page holding byte ``offset`` was sealed with ``mseal``.
+
+        Raises:
+            IndexError: ``offset`` is outside the region.
+            ValueError: the region is unmapped.
+        """
+        state = self._state_at("is_sealed", offset)
+        return state is not None and bool(state & SEALED)
+
+    def protection_key(self, offset: int = 0) -> int:
+        """Return the protection key of the page holding byte ``offset`` (0: the default).
+
+        The key that ``pkey_mprotect`` gave the page (``page_state`` and
+        ``stats`` show what the kernel holds).
+
+        Raises:
+            IndexError: ``offset`` is outside the region.
+            ValueError: the region is unmapped.
+        """
+        return _key_of(self._state_at("protection_key", offset))
+
+    def _state_at(self, call: str, offset: object) -> int | None:
+        position = _index("offset", offset)
+        previous = self._begin(call)
+        try:
+            self._check_open()
+            if not 0 <= position < self._length:
+                raise IndexError(f"offset={position} is outside the region [0, {self._length})")
+            return self._pages().state_at(position)
+        finally:
+            self._end(previous)
+
+    def page_state(self, offset: int = 0, length: int | None = None) -> PageStates:
+        """Read the kernel's state of each page of a range from /proc/self/pagemap (Linux).
+
+        Present, swapped, soft-dirty, exclusively mapped, file page or
+        shared anonymous, guard, uffd-wp, and the page frame number where
+        the process may read it (root): see ``rawmmap.pagestate``.
+
+        Args:
+            offset: first byte of the range, a multiple of the page size
+                (default 0).
+            length: bytes, rounded up to whole pages (default: to the end of
+                the region).
+
+        Returns:
+            A ``rawmmap.pagestate.PageStates``, one entry per page.
+
+        Raises:
+            OSError: /proc/self/pagemap cannot be read.
+            ValueError: part of the range is unmapped.
+        """
+        from rawmmap import pagestate
+
+        start, count = _convert_range(offset, length)
+        return self._on_pages("page_state", start, count, pagestate.page_state)
+
+    def stats(self) -> list[MappingStats]:
+        """Read /proc/self/smaps for the kernel areas (VMAs) that hold the region (Linux).
+
+        One ``rawmmap.pagestate.MappingStats`` per area, in address order:
+        Rss, Pss, shared and private clean and dirty, referenced,
+        anonymous, swap, AnonHugePages, locked (bytes), the VmFlags and
+        the protection key. A region split by mprotect, mlock or madvise is
+        several areas; one the kernel merged with a neighbouring mapping is
+        one area, whose figures cover the neighbour too (compare
+        ``start`` and ``end`` with ``address``). ``pagestate.total`` adds
+        them up.
+
+        Raises:
+            OSError: /proc/self/smaps cannot be read.
+            ValueError: the region is unmapped.
+        """
+        from rawmmap import pagestate
+
+        previous = self._begin("stats")
+        try:
+            self._check_open()
+            areas: dict[int, MappingStats] = {}
+            for start, stop in self._pages().mapped():
+                for area in pagestate.smaps(self._address + start, stop - start):
+                    areas.setdefault(area.start, area)
+            return [areas[start] for start in sorted(areas)]
         finally:
             self._end(previous)
 
@@ -1817,6 +2180,7 @@ class Region(SoleOwner):
         pages = mapping.pages
         old_mapped = self._mapped_length
         self._check_mapped(0, old_mapped, "move the mapping")
+        self._check_unsealed(0, old_mapped, "move the mapping")
         if pages.starts[-1] != 0:
             raise ValueError(
                 "cannot move a region with mixed protection or advice: the kernel keeps it "
@@ -1863,6 +2227,7 @@ class Region(SoleOwner):
             raise ValueError("into= is unmapped: a move may only land on memory a Region owns")
         into_mapping = into._mapping
         assert into_mapping is not None
+        into._check_unsealed(0, into._mapped_length, "move onto into=")
         if into._mapped_length < new_mapped:
             raise ValueError(
                 f"into= maps {into._mapped_length} bytes; the move needs {new_mapped}: it may "
@@ -1957,6 +2322,7 @@ class Region(SoleOwner):
         if new_mapped <= old_mapped:
             # Bytes cut inside the last page stay mapped (its tail): only
             # views over whole pages cut off are in the way.
+            self._check_unsealed(new_mapped, old_mapped, call)
             self._check_exports(new_mapped, old_mapped, call)
             for run_start, run_stop, state in pages.runs(new_mapped, old_mapped):
                 if state is not None:
@@ -1984,6 +2350,8 @@ class Region(SoleOwner):
             self._check_file_size(self._offset + new_length)
         views = bool(mapping.prune())
         last_start = pages.starts[-1]  # the kernel area that grows
+        self._check_unsealed(last_start, old_mapped, call)
+
         flags = _MREMAP_MAYMOVE if moving and not views and last_start == 0 else 0
         try:
             address = (
@@ -2065,9 +2433,13 @@ def mmap(
     Args:
         length: bytes, positive (the mapping is rounded up to whole pages).
         prot: ``Prot`` bits.
-        flags: ``MapFlag`` bits with exactly one of SHARED or PRIVATE (or
-            SHARED_VALIDATE). FIXED is refused: it would replace whatever
-            is mapped at ``addr``; FIXED_NOREPLACE is allowed.
+        flags: ``MapFlag`` bits with exactly one mapping type: SHARED,
+            PRIVATE, SHARED_VALIDATE (SHARED, with every flag checked by
+            the kernel: EOPNOTSUPP for one it does not support for this
+            file, such as SYNC off a DAX file system) or DROPPABLE
+            (anonymous memory the kernel may drop, Linux 6.11). FIXED is
+            refused: it would replace whatever is mapped at ``addr``;
+            FIXED_NOREPLACE is allowed.
         fd: an open descriptor, or -1 with ``MapFlag.ANONYMOUS``.
         offset: file offset, a multiple of the page size (ValueError
             otherwise, naming the page size).
@@ -2101,11 +2473,93 @@ def map_anonymous(
         prot: ``Prot`` bits (default READ|WRITE).
         shared: MAP_SHARED (seen by children after fork) instead of
             MAP_PRIVATE.
-        flags: extra ``MapFlag`` bits (POPULATE, NORESERVE, ...).
+        flags: extra ``MapFlag`` bits (POPULATE, NORESERVE, ...), or a
+            mapping type instead of ``shared``: ``MapFlag.DROPPABLE``
+            (Linux 6.11, 64-bit) for memory the kernel may drop under
+            memory pressure instead of swapping (dropped pages read back
+            as zeros; a forked child gets zeros too).
     """
     # Plain ints: an | between MapFlag members runs Python code in enum.
-    kind = _SHARED if shared else _PRIVATE
-    return Region(length, prot, kind | _ANONYMOUS | _index("flags", flags), -1, 0)
+    extra = _index("flags", flags)
+    kind = 0 if extra & _MAP_TYPE_MASK else _SHARED if shared else _PRIVATE
+    return Region(length, prot, kind | _ANONYMOUS | extra, -1, 0)
+
+
+def map_secret(length: int) -> Region:
+    """Map secret memory, removed from the kernel's direct map (memfd_secret(2), Linux 5.14).
+
+    The pages are reachable only through this mapping: not through the
+    kernel's direct map, not by other processes (ptrace and /proc/PID/mem
+    included), not in a core dump, and not by the kernel's own page-pinning
+    calls (madvise POPULATE, O_DIRECT, vmsplice answer EFAULT or EINVAL).
+    The Region works as any shared file mapping (its own descriptor is
+    closed with it); it cannot grow.
+
+    Args:
+        length: bytes.
+
+    Raises:
+        NotImplementedError: no memfd_secret here (``raw.HAS_MEMFD_SECRET``).
+        OSError: ENOSYS where the kernel lacks it or has it disabled (boot
+            with ``secretmem.enable=1`` before Linux 6.5), EAGAIN over
+            RLIMIT_MEMLOCK (kernels that count secret memory as locked),
+            ENOMEM.
+        ValueError: a length that is not positive.
+    """
+    length = _index("length", length)
+    if length <= 0:
+        raise ValueError(f"length must be positive, not {length} (mmap(2) maps no empty range)")
+    if not raw.HAS_MEMFD_SECRET:
+        raise NotImplementedError("memfd_secret(2) is Linux-only (5.14), and not on this platform")
+    try:
+        fd = raw.memfd_secret(_TABLE.get("MemfdSecretFlag", {}).get("CLOEXEC", 0))
+    except OSError as error:
+        if error.errno != _errno.ENOSYS:
+            raise
+        raise OSError(
+            _errno.ENOSYS,
+            f"{os.strerror(_errno.ENOSYS)}: memfd_secret(2) is not available: the kernel is "
+            "older than 5.14, not built with CONFIG_SECRETMEM, or booted with "
+            "secretmem.enable=0 (before 6.5 it is off unless booted with secretmem.enable=1)",
+        ) from None
+    try:
+        os.ftruncate(fd, _round_up(length))
+        return Region(length, _READ | _WRITE, _SHARED, fd, 0)
+    finally:
+        os.close(fd)
+
+
+def set_pkey_rights(pkey: int, rights: int) -> None:
+    """Set the calling thread's rights for a protection key (pkey_set(3)).
+
+    Rights are per thread: ``PkeyRights.DISABLE_ACCESS`` denies reads and
+    writes of pages tagged with the key (``Region.pkey_mprotect``),
+    ``DISABLE_WRITE`` denies writes, 0 allows both. Regions read the
+    rights at every access, so what they deny raises ProtectionError.
+    Unlike ``rawmmap.raw.pkey_set``, this refuses to take rights away from
+    inside a Region call in progress in this thread (a signal handler, a
+    finalizer, a trace hook), which has checked the rights already.
+
+    Raises:
+        NotImplementedError: no pkey_get/pkey_set here (``raw.HAS_PKEY_RIGHTS``).
+        OSError: EINVAL for a key out of range, ENOSYS where protection
+            keys are not enabled.
+        RuntimeError: called from inside a Region call, taking rights away.
+    """
+    key = _index("pkey", pkey)
+    wanted = _index("rights", rights)
+    if wanted & ~raw.pkey_get(key):
+        for mapping in list(_live.values()):
+            region = mapping.region()
+            # RLock._is_owned: whether this thread holds it (typeshed leaves it out).
+            if (
+                region is not None and region._busy is not None and region._lock._is_owned()  # type: ignore[attr-defined]
+            ):
+                raise RuntimeError(
+                    f"cannot take rights for key {key} away while {region._busy}() is in "
+                    "progress on a Region in this thread; it checked them already"
+                )
+    raw.pkey_set(key, wanted)
 
 
 def map_file(

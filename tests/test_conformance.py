@@ -372,7 +372,7 @@ def test_posix_mmap_19_1_unmappable_files_are_enodev(tmp_path: Path, kind: str) 
 
 
 def test_posix_mmap_21_1_flags_without_a_type_are_refused() -> None:
-    with pytest.raises(ValueError, match=r"SHARED or MapFlag\.PRIVATE"):
+    with pytest.raises(ValueError, match=r"exactly one mapping type: MapFlag\.SHARED, PRIVATE"):
         rawmmap.mmap(PAGE, RW, MapFlag.ANONYMOUS)
     with pytest.raises(ValueError, match="flags="):
         rawmmap.mmap(PAGE, RW, MapFlag.ANONYMOUS | MapFlag.PRIVATE | 0x100000000)
