@@ -42,9 +42,9 @@ and one module per section: ``paging``, ``protection``, ``fork``,
 check is one decorated function in its section's module.
 
 Checks that need what qemu-user answers itself (madvise, mlock2,
-MAP_FIXED_NOREPLACE) are skipped there, saying so; checks that need a call
-rawmmap does not wrap yet (mseal, pkeys, memfd_secret) are skipped with
-that reason.
+MAP_FIXED_NOREPLACE) are skipped there, saying so; checks of a call the
+kernel or CPU lacks (mseal before 6.10, protection keys without PKU,
+memfd_secret disabled) are skipped with the errno that said so.
 
 JSON schema, version 2
 ----------------------

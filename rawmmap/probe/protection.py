@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from rawmmap import raw
-from rawmmap.flags import Advice, MapFlag, Prot
+from rawmmap.flags import Advice, MapFlag, PkeyRights, Prot
 from rawmmap.probe.registry import CheckSkipped, Outcome, ProbeContext, check, judge
 from rawmmap.probe.support import (
     PAGE,
@@ -21,6 +21,7 @@ from rawmmap.probe.support import (
     errno_name,
     fault,
     fork_answer,
+    in_fork,
     make_file,
     mapping,
     maps_lines,
@@ -372,32 +373,77 @@ def check_guard_region(context: ProbeContext) -> Outcome:
 
 @check("protection-keys")
 def check_protection_keys(context: ProbeContext) -> Outcome:
-    """Memory protection keys: pkey_alloc, pkey_mprotect (skipped until rawmmap wraps them).
+    """A page tagged with a key whose rights deny access faults (SIGSEGV); rights are per thread.
 
     Source: Linux pkeys(7): "Memory Protection Keys provide a mechanism
     for changing protections without requiring modification of the page
-    tables"; pkey_alloc(2); the kernel's
-    tools/testing/selftests/mm/protection_keys.c.
+    tables ... each thread has its own set of access rights"; pkey_alloc(2),
+    pkey_mprotect(2); the kernel's tools/testing/selftests/mm/protection_keys.c.
     """
-    expected = "pkey_alloc succeeds; an access-disabled key faults with SIGSEGV"
+    expected = "pkey_alloc: a key; denied read: SIGSEGV; after PKEY_DISABLE_ACCESS=0: reads"
     cpu = "has" if context.platform.pku else "does not have"
-    raise CheckSkipped(
-        f"rawmmap does not wrap pkey_alloc(2)/pkey_mprotect(2) yet (this CPU {cpu} the pku flag)",
-        expected,
+    if not raw.HAS_PKEYS or not raw.HAS_PKEY_RIGHTS:
+        raise CheckSkipped("no pkey_alloc/pkey_get on this platform", expected)
+    try:
+        key = raw.pkey_alloc()
+    except OSError as error:
+        raise CheckSkipped(
+            f"pkey_alloc fails with {errno_name(error.errno)}: this CPU {cpu} the pku flag, "
+            "or the kernel has no protection keys",
+            expected,
+        ) from error
+    need_fork(expected)
+    try:
+        with mapping(PAGE, READ_WRITE, PRIVATE_ANONYMOUS) as address:
+            raw.pkey_mprotect(address, PAGE, READ_WRITE, key)
+
+            def denied() -> int:  # pragma: no cover - runs in the forked child
+                raw.pkey_set(key, PkeyRights.DISABLE_ACCESS)
+                raw.read(address, 1)
+                return 0
+
+            read = in_fork(denied)
+            allowed = attempt(lambda: raw.read(address, 1))
+    finally:
+        raw.pkey_free(key)
+    after = "reads" if allowed == "succeeded" else allowed
+    return judge(
+        expected, f"pkey_alloc: a key; denied read: {read}; after PKEY_DISABLE_ACCESS=0: {after}"
     )
 
 
 @check("mseal")
 def check_mseal(context: ProbeContext) -> Outcome:
-    """A sealed mapping refuses munmap and mprotect with EPERM (skipped until rawmmap wraps mseal).
+    """A sealed mapping refuses munmap, mprotect and mremap with EPERM; madvise(WILLNEED) works.
+
+    Sealed in a forked child, which takes the sealed memory with it.
 
     Source: Linux mseal(2) (since Linux 6.10): "mseal() applies a seal to
     the mappings ... attempts to modify them fail with EPERM";
     Documentation/userspace-api/mseal.rst; the kernel's
     tools/testing/selftests/mm/mseal_test.c.
     """
-    expected = "munmap: EPERM; mprotect: EPERM"
-    raise CheckSkipped(
-        "rawmmap does not wrap mseal(2) yet (it has no C library wrapper; syscall 462)",
-        expected,
-    )
+    expected = "munmap: EPERM; mprotect: EPERM; mremap: EPERM; WILLNEED: succeeded"
+    if not raw.HAS_MSEAL:
+        raise CheckSkipped("no mseal(2) on this platform", expected)
+    need_fork(expected)
+
+    def sealed() -> str:  # pragma: no cover - runs in the forked child
+        address = raw.mmap(0, PAGE, READ_WRITE, PRIVATE_ANONYMOUS, -1, 0)
+        try:
+            raw.mseal(address, PAGE)
+        except OSError as error:
+            return f"mseal: {errno_name(error.errno)}"
+        return "; ".join(
+            (
+                f"munmap: {attempt(lambda: raw.munmap(address, PAGE))}",
+                f"mprotect: {attempt(lambda: raw.mprotect(address, PAGE, Prot.READ))}",
+                f"mremap: {attempt(lambda: raw.mremap(address, PAGE, 2 * PAGE, 0))}",
+                f"WILLNEED: {attempt(lambda: raw.madvise(address, PAGE, Advice.WILLNEED))}",
+            )
+        )
+
+    observed = fork_answer(sealed)
+    if observed.startswith("mseal: ENOSYS"):
+        raise CheckSkipped("mseal(2) answers ENOSYS: it needs Linux 6.10", expected)
+    return judge(expected, observed)

@@ -328,16 +328,42 @@ def check_memfd_sealing_needs_allow(context: ProbeContext) -> Outcome:
 
 @check("memfd-secret")
 def check_memfd_secret(context: ProbeContext) -> Outcome:
-    """memfd_secret memory is mapped for this process only (skipped until rawmmap wraps it).
+    """memfd_secret memory reads back what was written, and /proc/self/mem cannot reach it.
 
     Source: Linux memfd_secret(2) (since Linux 5.14): "memfd_secret()
     creates an anonymous RAM-based file and returns a file descriptor that
     refers to it. The file provides a way to create and access memory
     regions with stronger protection than usual anonymous RAM-based
-    files"; the kernel's tools/testing/selftests/mm/memfd_secret.c.
+    files ... removed from the kernel page tables"; the kernel's
+    tools/testing/selftests/mm/memfd_secret.c (process_vm_readv and
+    /proc/PID/mem fail on it).
     """
-    expected = "mapped; the data read back; not visible in /proc/self/mem"
-    raise CheckSkipped(
-        "rawmmap does not wrap memfd_secret(2) yet (no C library wrapper; syscall 447)",
-        expected,
-    )
+    expected = "mapped; the data read back; /proc/self/mem: EIO"
+    if not raw.HAS_MEMFD_SECRET:
+        raise CheckSkipped("no memfd_secret(2) on this platform", expected)
+    try:
+        descriptor = raw.memfd_secret()
+    except OSError as error:
+        raise CheckSkipped(
+            f"memfd_secret fails with {errno_name(error.errno)}: the kernel lacks it (5.14), "
+            "or it is disabled (secretmem.enable=0)",
+            expected,
+        ) from error
+    try:
+        os.ftruncate(descriptor, PAGE)
+        address, result = attempt_mmap(0, PAGE, READ_WRITE, MapFlag.SHARED, descriptor)
+    finally:
+        os.close(descriptor)
+    if address is None:
+        return judge(expected, result)
+    try:
+        raw.write(address, b"secret")
+        back = "read back" if raw.read(address, 6) == b"secret" else "did not read back"
+        memory = os.open("/proc/self/mem", os.O_RDONLY)
+        try:
+            reach = attempt(lambda: os.pread(memory, 6, address))
+        finally:
+            os.close(memory)
+    finally:
+        raw.munmap(address, PAGE)
+    return judge(expected, f"mapped; the data {back}; /proc/self/mem: {reach}")
