@@ -1290,10 +1290,12 @@ class Region(SoleOwner):
             run_start, run_stop, state = denied[-1] if reverse else denied[0]
             if state is None:
                 raise ValueError(f"cannot search: bytes [{run_start}, {run_stop}) are unmapped")
+            readable = state & (_READ | GUARD) == _READ
             raise ProtectionError(
                 f"cannot search [{low}, {high}): bytes [{run_start}, {run_stop}) are "
-                f"{_describe_state(state)}"
+                + (_describe_rights(_key_of(state), _READ) if readable else _describe_state(state))
             )
+
         finally:
             self._end(previous)
 
@@ -2285,6 +2287,8 @@ class Region(SoleOwner):
                 self._remap(new_length, True, "resize")
                 _truncate(mapping.fd, end)
                 return
+            # Before the file grows: the area that would grow must not be sealed.
+            self._check_unsealed(self._pages().starts[-1], self._mapped_length, "resize")
             old_size = os.fstat(mapping.fd).st_size
             if end > old_size:
                 _truncate(mapping.fd, end)

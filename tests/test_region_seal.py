@@ -350,3 +350,25 @@ def test_sealing_checks_its_range_and_refuses_inside_another_call(run_child: Run
         r.munmap()
         """,
     )
+
+
+def test_resizing_a_sealed_file_mapping_leaves_the_file_alone(
+    run_child: RunChild, tmp_path: object
+) -> None:
+    run_sealed(
+        run_child,
+        f"""
+        path = os.path.join({str(tmp_path)!r}, "data")
+        with open(path, "wb") as f:
+            f.write(bytes(PAGE))
+        r = rawmmap.map_file(path, prot=Prot.READ | Prot.WRITE)
+        r.mseal()
+        refused(r.resize, 4 * PAGE)
+        refused(r.resize, 1)
+        assert os.path.getsize(path) == PAGE
+        r[0] = 3
+        r.msync()
+        with open(path, "rb") as f:
+            assert f.read(1) == b"\\x03"
+        """,
+    )
