@@ -434,13 +434,17 @@ def _key_of(state: int | None) -> int:
     return 0 if state is None else state >> KEY_SHIFT & 0xFF
 
 
-def _rights_deny(key: int, need: int) -> bool:
+def _rights_deny(
+    key: int, need: int
+) -> bool:  # pragma: no cover - needs protection keys (tests/test_region_pkeys.py)
     """Tell whether the calling thread's rights for protection ``key`` deny ``need``."""
     rights = raw.pkey_get(key)
     return bool(rights & _PKEY_DISABLE_ACCESS or (need & _WRITE and rights & _PKEY_DISABLE_WRITE))
 
 
-def _describe_rights(key: int, need: int) -> str:
+def _describe_rights(
+    key: int, need: int
+) -> str:  # pragma: no cover - needs protection keys (tests/test_region_pkeys.py)
     what = "any access" if need & _READ else "writes"
     return (
         f"tagged with protection key {key}, whose rights in this thread deny {what} "
@@ -1032,7 +1036,7 @@ class Region(SoleOwner):
             raise IndexError(f"range [{start}, {stop}) is outside the region [0, {limit})")
         denied = self._pages().first_denied(start, stop, need)
         if denied is None:
-            if self._keyed:
+            if self._keyed:  # pragma: no cover - needs protection keys (tests/test_region_pkeys.py)
                 self._check_keys(start, stop, need, action)
             return
         run_start, run_stop, state = denied
@@ -1057,7 +1061,9 @@ class Region(SoleOwner):
             if state is not None and state & SEALED:
                 raise SealedError(action, run_start, run_stop)
 
-    def _check_keys(self, start: int, stop: int, need: int, action: str) -> None:
+    def _check_keys(
+        self, start: int, stop: int, need: int, action: str
+    ) -> None:  # pragma: no cover - needs protection keys (tests/test_region_pkeys.py)
         """Raise ProtectionError if this thread's rights for a page's key deny ``need``."""
         for run_start, run_stop, state in self._pages().runs(start, stop):
             key = _key_of(state)
@@ -1462,7 +1468,9 @@ class Region(SoleOwner):
                     f"cannot view [{start}, {stop}): pages there were advised DONTFORK, and a "
                     "view of them would fault in a forked child; copy with read() instead"
                 )
-            if self._keyed and pages.any_flag(start, stop, KEY_MASK):
+            if self._keyed and pages.any_flag(
+                start, stop, KEY_MASK
+            ):  # pragma: no cover - needs protection keys (tests/test_region_pkeys.py)
                 raise ValueError(
                     f"cannot view [{start}, {stop}): pages there carry a protection key, "
                     "whose rights are per thread and may change at any time, so a view could "
@@ -1657,7 +1665,7 @@ class Region(SoleOwner):
                 self._check_exports(start, stop, "remove a permission", removed)
             if key < 0:
                 raw.mprotect(self._address + start, stop - start, prot)
-            else:
+            else:  # pragma: no cover - needs protection keys (tests/test_region_pkeys.py)
                 raw.pkey_mprotect(self._address + start, stop - start, prot, key)
                 pages.set_key(start, stop, key)
                 self._keyed = self._keyed or key > 0
@@ -2552,13 +2560,13 @@ def set_pkey_rights(pkey: int, rights: int) -> None:
     """
     key = _index("pkey", pkey)
     wanted = _index("rights", rights)
-    if wanted & ~raw.pkey_get(key):
+    current = raw.pkey_get(key)
+    if wanted & ~current:  # pragma: no cover - needs protection keys (tests/test_region_pkeys.py)
         for mapping in list(_live.values()):
             region = mapping.region()
             # RLock._is_owned: whether this thread holds it (typeshed leaves it out).
-            if (
-                region is not None and region._busy is not None and region._lock._is_owned()  # type: ignore[attr-defined]
-            ):
+            owned = region is not None and region._lock._is_owned()  # type: ignore[attr-defined]
+            if region is not None and region._busy is not None and owned:
                 raise RuntimeError(
                     f"cannot take rights for key {key} away while {region._busy}() is in "
                     "progress on a Region in this thread; it checked them already"

@@ -98,6 +98,18 @@ def test_protection_key_of_an_offset_outside_the_region_is_an_indexerror() -> No
         region.protection_key(PAGE)
 
 
+def test_set_pkey_rights_checks_its_arguments_and_asks_the_kernel() -> None:
+    with pytest.raises(TypeError):
+        rawmmap.set_pkey_rights(1.5, 0)  # type: ignore[arg-type]
+    try:
+        rawmmap.set_pkey_rights(0, 0)  # the default key, full rights: a no-op
+    except OSError as error:
+        # No protection keys here: pkey_get says so, before any instruction.
+        assert error.errno in (errno.ENOSYS, errno.EINVAL), error
+    except NotImplementedError:  # pragma: no cover - a C library without pkey_get
+        pass
+
+
 # ------------------------------------------------------------- with keys
 
 

@@ -374,3 +374,45 @@ def test_resizing_a_sealed_file_mapping_leaves_the_file_alone(
         assert os.path.getsize(path) == 1 and len(r) == 1 and r[0] == 3
         """,
     )
+
+
+def test_seal_edge_cases_dev_zero_nesting_and_double_exit(run_child: RunChild) -> None:
+    run_sealed(
+        run_child,
+        """
+        # A private map of /dev/zero is anonymous memory to the kernel: its
+        # EPERM for discarding advice comes back as SealedError too.
+        fd = os.open("/dev/zero", os.O_RDWR)
+        z = rawmmap.map_file(fd, PAGE, prot=Prot.READ, shared=False)
+        os.close(fd)
+        z.mseal()
+        refused(z.madvise, Advice.DONTNEED)
+        # Only the sealed pages of a range are looked at.
+        r = rawmmap.map_anonymous(2 * PAGE, Prot.READ)
+        r.mseal(PAGE, PAGE)
+        r.madvise(Advice.DONTNEED, 0, PAGE)
+        refused(r.madvise, Advice.DONTNEED)
+        # Taking a permission away from inside another call is refused
+        # before the seal is even looked at.
+        seen = []
+        original = r._check_access
+        def nested(*args):
+            original(*args)
+            try:
+                r.mprotect(Prot.NONE, 0, PAGE)
+            except RuntimeError as error:
+                seen.append(str(error))
+        r._check_access = nested
+        r.read(0, 1)
+        del r._check_access
+        assert seen and "in progress" in seen[0], seen
+        # An unmapped page has no key and no seal.
+        r.__exit__(None, None, None)
+        r.__exit__(None, None, None)  # twice: nothing more to do
+        assert r.closed
+        s = rawmmap.map_anonymous(2 * PAGE)
+        s.munmap(0, PAGE)
+        assert s.protection_key(0) == 0 and not s.is_sealed(0)
+        s.munmap()
+        """,
+    )

@@ -392,6 +392,10 @@ def check_protection_keys(context: ProbeContext) -> Outcome:
             "or the kernel has no protection keys",
             expected,
         ) from error
+    return _denied_by_key(key, expected)
+
+
+def _denied_by_key(key: int, expected: str) -> Outcome:  # pragma: no cover - needs pkeys
     need_fork(expected)
     try:
         with mapping(PAGE, READ_WRITE, PRIVATE_ANONYMOUS) as address:
