@@ -13,6 +13,9 @@ reports what this kernel does with mappings.
 
 from __future__ import annotations
 
+import operator
+import os
+
 from rawmmap import raw
 from rawmmap.region import (
     ProtectionError,
@@ -31,6 +34,8 @@ from rawmmap.region import (
 # cost more than the rest of ``import rawmmap`` (see docs/README-bench.md).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from rawmmap.flags import (
         Advice,
         MapFlag,
@@ -85,6 +90,7 @@ __all__ = [
     "SyncFlag",
     "clear_soft_dirty",
     "huge_page_flag",
+    "kill_and_release",
     "map_anonymous",
     "map_file",
     "map_memfd",
@@ -94,6 +100,7 @@ __all__ = [
     "mmap",
     "munlockall",
     "page_size",
+    "process_madvise",
     "raw",
     "set_pkey_rights",
     "shm_open",
@@ -116,6 +123,65 @@ def mlockall(flags: int) -> None:
 def munlockall() -> None:
     """Unlock every page of the process with munlockall(2)."""
     raw.munlockall()
+
+
+def _pidfd(call: str, pid: int) -> int:
+    if not hasattr(os, "pidfd_open"):  # pragma: no cover - not Linux
+        raise NotImplementedError(f"{call} needs os.pidfd_open (Linux 5.3)")
+    return os.pidfd_open(operator.index(pid))
+
+
+def process_madvise(pid: int, ranges: Iterable[tuple[int, int] | Region], advice: int) -> int:
+    """Advise on another process's memory by its pid, with process_madvise(2) (Linux 5.10).
+
+    ``rawmmap.raw.process_madvise`` on a pidfd opened here (and closed
+    again). A Region in ``ranges`` stands for its own address range, which
+    is the same in a child forked after it was mapped.
+
+    Args:
+        pid: the target process.
+        ranges: (addr, length) pairs in the target's address space, or Regions.
+        advice: ``Advice.COLD``, ``PAGEOUT``, ``WILLNEED`` or ``COLLAPSE``.
+
+    Returns:
+        The number of bytes advised.
+
+    Raises:
+        OSError: as ``raw.process_madvise`` (EPERM without ptrace access or
+            CAP_SYS_NICE over the target, ESRCH for a process that is gone).
+    """
+    pairs = [
+        (item.address, item.mapped_length) if isinstance(item, Region) else item for item in ranges
+    ]
+    pidfd = _pidfd("process_madvise", pid)
+    try:
+        return raw.process_madvise(pidfd, pairs, advice)
+    finally:
+        os.close(pidfd)
+
+
+def kill_and_release(pid: int) -> None:
+    """Kill a process (SIGKILL) and free its memory at once, with process_mrelease(2) (Linux 5.15).
+
+    The pidfd is opened before the signal is sent, so a recycled pid cannot
+    be hit. A process whose memory is already gone (ESRCH) counts as done.
+    Reap it with ``os.waitpid`` afterwards as usual.
+
+    Raises:
+        ProcessLookupError: there is no such process.
+        OSError: EPERM (not allowed to signal it), ENOSYS.
+    """
+    import signal  # noqa: PLC0415 - signal builds its enums at import: only here
+
+    pidfd = _pidfd("kill_and_release", pid)
+    try:
+        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        try:  # noqa: SIM105 - contextlib would be one more import at start-up
+            raw.process_mrelease(pidfd)
+        except ProcessLookupError:
+            pass  # its exit finished first: the memory is gone already
+    finally:
+        os.close(pidfd)
 
 
 # Hidden from type checkers: a visible module __getattr__ would make every

@@ -1,0 +1,82 @@
+"""The plain functions on another process: process_madvise by pid, kill_and_release.
+
+Each target is a forked child of the test, killed and reaped before the
+test returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import rawmmap
+from rawmmap import Advice, raw
+
+from .test_raw_linux import PROCESS_MADVISE_MISSING
+
+PAGE = rawmmap.page_size()
+
+
+@pytest.fixture
+def child() -> Iterator[int]:
+    """A forked child that sleeps until it is killed; reaped afterwards."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            while True:
+                time.sleep(1)
+        finally:
+            os._exit(0)
+    try:
+        yield pid
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+@pytest.mark.skipif(PROCESS_MADVISE_MISSING is not None, reason=str(PROCESS_MADVISE_MISSING))
+def test_process_madvise_by_pid_takes_regions_and_pairs() -> None:
+    with rawmmap.map_anonymous(4 * PAGE) as region:
+        region.write(0, b"x" * (4 * PAGE))
+        # A child forked after the mapping has it at the same address.
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            time.sleep(30)
+            os._exit(0)
+        try:
+            assert rawmmap.process_madvise(pid, [region], Advice.COLD) == 4 * PAGE
+            assert rawmmap.process_madvise(pid, [(region.address, PAGE)], Advice.WILLNEED) == PAGE
+        finally:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    with pytest.raises(ProcessLookupError):
+        rawmmap.process_madvise(pid, [], Advice.COLD)  # reaped: no such process
+
+
+def test_kill_and_release_kills_and_frees_a_child(child: int) -> None:
+    if not raw.HAS_PROCESS_MRELEASE:
+        pytest.skip("no process_mrelease here")
+    try:
+        rawmmap.kill_and_release(child)
+    except OSError as error:
+        if error.errno == 38:  # ENOSYS: before Linux 5.15
+            pytest.skip(f"process_mrelease is refused here: {error}")
+        raise
+    _, status = os.waitpid(child, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
+
+
+def test_kill_and_release_of_no_such_process_is_processlookuperror() -> None:
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        os._exit(0)
+    os.waitpid(pid, 0)  # reaped: the pid names nothing now (until reused)
+    with pytest.raises(ProcessLookupError):
+        rawmmap.kill_and_release(pid)
