@@ -1531,19 +1531,54 @@ class Region(SoleOwner):
             mapping = self._mapping
             assert mapping is not None
             pages = mapping.pages
-            self._view = None if (start, stop) == (0, self._mapped_length) else self._view
-            # Only the runs still mapped: a hole left by an earlier partial
-            # munmap may hold another mapping by now.
-            for run_start, run_stop, state in pages.runs(start, stop):
-                if state is not None:
-                    raw.munmap(self._address + run_start, run_stop - run_start)
-            pages.assign(start, stop, None)
-            if not pages.mapped():
-                self._close()
-            else:
-                self._refresh()
+            try:
+                self._unmap_runs(start, stop, "unmap")
+            finally:
+                # Whatever the kernel did unmap is recorded, even if a later
+                # run was refused.
+                if not pages.mapped():
+                    self._close()
+                else:
+                    self._refresh()
         finally:
             self._end(previous)
+
+    def _learn_seals(self, start: int, stop: int) -> None:
+        """Record the pages of [start, stop) that smaps shows sealed ("sl")."""
+        from rawmmap import pagestate
+
+        try:
+            areas = pagestate.smaps(self._address + start, stop - start)
+        except OSError:  # pragma: no cover - no /proc: the error says enough
+            return
+        for area in areas:
+            if "sl" in area.vm_flags:
+                low = max(area.start - self._address, start)
+                high = min(area.end - self._address, stop)
+                self._pages().set_flag(low, high, SEALED, True)
+                self._sealed = True
+
+    def _unmap_runs(self, start: int, stop: int, action: str) -> None:
+        """munmap the runs of [start, stop) still mapped, recording each as it goes.
+
+        Only the runs still mapped: a hole left by an earlier partial munmap
+        may hold another mapping by now. A run the kernel refuses with EPERM
+        was sealed behind Region's back (``raw.mseal``): it is recorded as
+        sealed, and SealedError says so.
+        """
+        pages = self._pages()
+        for run_start, run_stop, state in pages.runs(start, stop):
+            if state is None:
+                continue
+            try:
+                raw.munmap(self._address + run_start, run_stop - run_start)
+            except PermissionError as error:
+                if error.errno != _errno.EPERM:  # pragma: no cover - munmap says EPERM only
+                    raise
+                self._learn_seals(run_start, run_stop)
+                self._refresh()  # earlier runs are gone: no fast path over them
+                raise SealedError(action, run_start, run_stop) from error
+            pages.assign(run_start, run_stop, None)
 
     def msync(self, flags: int = _MS_SYNC, offset: int = 0, length: int | None = None) -> None:
         """Flush dirty pages to the file with msync(2).
@@ -2336,10 +2371,9 @@ class Region(SoleOwner):
             # views over whole pages cut off are in the way.
             self._check_unsealed(new_mapped, old_mapped, call)
             self._check_exports(new_mapped, old_mapped, call)
-            for run_start, run_stop, state in pages.runs(new_mapped, old_mapped):
-                if state is not None:
-                    raw.munmap(self._address + run_start, run_stop - run_start)
+            self._unmap_runs(new_mapped, old_mapped, call)
             pages.resize(new_mapped, None)
+
             self._set_length(self._address, new_length, new_mapped)
             return
         self._check_mapped(0, old_mapped, call)

@@ -416,3 +416,36 @@ def test_seal_edge_cases_dev_zero_nesting_and_double_exit(run_child: RunChild) -
         s.munmap()
         """,
     )
+
+
+def test_a_seal_made_behind_regions_back_is_learnt_from_the_kernel(run_child: RunChild) -> None:
+    run_sealed(
+        run_child,
+        """
+        r = rawmmap.map_anonymous(3 * PAGE)
+        r.write(0, b"a" * (3 * PAGE))
+        r.mprotect(Prot.READ, 0, PAGE)  # two kernel areas: [0, 1) and [1, 3)
+        raw.mseal(r.address + PAGE, PAGE)  # Region is not told
+        assert not r.is_sealed(PAGE)
+        refused(r.munmap)
+        # The first area went before the kernel refused the second (whole:
+        # munmap is atomic); smaps told which of its pages is sealed.
+        assert not mapped(r.address) and mapped(r.address + PAGE, 2 * PAGE)
+        try:
+            r.read(0, 1)
+        except ValueError as error:
+            assert "unmapped" in str(error)
+        else:
+            raise AssertionError("a read of the unmapped page did not raise")
+        assert r.is_sealed(PAGE) and not r.is_sealed(2 * PAGE)
+        assert r.read(PAGE, 1) == b"a" and r[2 * PAGE] == ord("a")
+        r.munmap(2 * PAGE, PAGE)  # the kernel allows it: so does Region
+        assert not mapped(r.address + 2 * PAGE)
+        # A shrink that would cut a page sealed behind its back.
+        s = rawmmap.map_anonymous(3 * PAGE)
+        s[0] = 1
+        raw.mseal(s.address + 2 * PAGE, PAGE)
+        refused(s.mremap, PAGE)
+        assert s[0] == 1 and len(s) == 3 * PAGE and s.is_sealed(2 * PAGE)
+        """,
+    )
