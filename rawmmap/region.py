@@ -7,7 +7,10 @@ each with one job:
   protection, and which were advised DONTFORK. Every access and every page
   call asks it, by bisect, before it touches memory or calls the kernel;
 - the call guard: every method takes the Region's lock and records the call
-  in progress. Code that runs in the middle of a call in the same thread (an
+  in progress (the accessors, read, write and indexing, record none: the
+  lock held by this thread with no call recorded is one of them, which
+  ``_begin`` reports as "read/write"). Code that runs in the middle of a
+  call in the same thread (an
   argument's ``__index__`` or ``__bool__``, a signal handler, a finalizer
   run by the garbage collector, a trace hook) may read and write, but a call
   that would unmap, move, shrink or remove a permission raises RuntimeError
@@ -36,7 +39,7 @@ import stat
 import sys
 
 from rawmmap import _cint, _flagtables, _foreign, raw
-from rawmmap._pagemap import DONTFORK, GUARD, PROT_MASK, PageMap
+from rawmmap._pagemap import DONTFORK, GUARD, PROT_MASK, PageMap, bisect_right
 
 # typing, threading, weakref and the flag enums are left out at run time:
 # importing them would cost more than the rest of rawmmap (see
@@ -47,6 +50,7 @@ if TYPE_CHECKING:
 
     _T = TypeVar("_T")
 
+    from rawmmap._foreign import ByteArray
     from rawmmap.flags import MapFlag, Prot
 
     if sys.version_info >= (3, 12):
@@ -83,6 +87,12 @@ _MAP_BITS = _flagtables.bits("MapFlag")
 _SYNC_BITS = _flagtables.bits("SyncFlag")
 _READ = _PROT_TABLE["READ"]
 _WRITE = _PROT_TABLE["WRITE"]
+_PAGE_SHIFT = _PAGE_SIZE.bit_length() - 1
+#: The tables a Region's page map keeps: readable, writable (see _refresh).
+_NEEDS = (_READ, _WRITE)
+#: Region._readable and _writable where there is no table (never indexed:
+#: _tabled is -1 then).
+_NO_TABLE: list[int] = []
 #: PROT_GROWSDOWN/GROWSUP make mprotect change pages beyond the range it is
 #: given (mprotect(2)): Region could not know their protection.
 _GROWS = _PROT_TABLE.get("GROWSDOWN", 0) | _PROT_TABLE.get("GROWSUP", 0)
@@ -256,6 +266,11 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 # --------------------------------------------------------------- arguments
+
+
+#: The call in progress that ``Region._begin`` reports when it is an access:
+#: read, write and indexing hold the lock but record no name.
+_ACCESS = "read/write"
 
 
 def _index(name: str, value: object) -> int:
@@ -581,9 +596,12 @@ class Region(SoleOwner):
 
     _no_copy = "a Region is the one owner of its mapping; map the memory again, or hand out view()s"
     # Class-level defaults, so that repr(), munmap() and __del__ work on a
-    # Region whose __init__ failed half-way.
+    # Region whose __init__ failed half-way. The attributes every access
+    # reads have none: on 3.12+ an instance attribute that shadows a class
+    # attribute is not specialized, and costs ~15 ns more per load or store
+    # (see docs/README-bench.md). __init__ sets them first.
     _address = 0
-    _length = 0
+    _length: int
     _mapped_length = 0
     _prot = 0
     _flags = 0
@@ -594,14 +612,25 @@ class Region(SoleOwner):
     # the region is open, its whole length has one protection, and that
     # protection allows reading (writing). -1 sends every access to the
     # full check. Kept current by _refresh.
-    _fast_read = -1
-    _fast_write = -1
+    _fast_read: int
+    _fast_write: int
     #: The size of the pages backing the mapping: huge for hugetlb.
     _granule = _PAGE_SIZE
     #: The call in progress (its name), while a method holds the lock.
-    _busy: str | None = None
+    _busy: str | None
     _mapping: _Mapping | None = None
-    _view: memoryview | None = None
+    _view: memoryview | None
+    #: The same bytes as ``_view``, as a c_char array: what reads slice.
+    _array: ByteArray | None
+    #: The mapping's page map while the region is open, else None.
+    _pagemap: PageMap | None
+    # For mixed protection: an access that ends at or before ``_tabled`` (the
+    # length, or -1) is checked with the page map's tables, ``_readable``
+    # and ``_writable``: it may end at the reach of the page it starts in.
+    # Kept current by _refresh.
+    _tabled: int
+    _readable: list[int]
+    _writable: list[int]
     _file_identity: tuple[int, int] | None = None
     #: For shared anonymous memory: the size of the shmem object behind it.
     _shared_anonymous_size = 0
@@ -618,6 +647,10 @@ class Region(SoleOwner):
     ) -> None:
         """Map memory with mmap(2); see ``rawmmap.mmap``."""
         self._lock = _thread.RLock()
+        self._busy = self._view = self._array = self._pagemap = None
+        self._length = 0
+        self._fast_read = self._fast_write = self._tabled = -1
+        self._readable = self._writable = _NO_TABLE
         if _orphans:
             _poll_orphans()
         length, prot, flags, fd, offset, hint, identity, huge = _check_mmap_arguments(
@@ -642,7 +675,7 @@ class Region(SoleOwner):
                 f"{address:#x}, not at addr={hint:#x}",
             )
         try:
-            mapping = _Mapping(address, PageMap(mapped_length, prot), self)
+            mapping = _Mapping(address, PageMap(mapped_length, prot, _PAGE_SIZE, _NEEDS), self)
             if identity is not None:
                 # A duplicate, as the stdlib's trackfd: growing and resizing
                 # need the file after the caller closed theirs.
@@ -678,6 +711,8 @@ class Region(SoleOwner):
         self._offset = offset
         self._file_identity = mapping.identity
         self._view = _foreign.memory_view(mapping.address, mapping.pages.size)
+        self._array = _foreign.byte_array(mapping.address)
+        self._pagemap = mapping.pages
         self._closed = False
         self._refresh()
 
@@ -805,10 +840,18 @@ class Region(SoleOwner):
         argument's callback) gets in; it may read and write, but a call that
         would take memory away from the call in progress is refused.
         """
-        self._lock.acquire()
+        lock = self._lock
+        # The accessors (read, write, indexing) hold the lock without
+        # recording their name, which would cost each of them three
+        # attribute accesses: held by this thread already with no name
+        # recorded, it is one of them.
+        nested = lock._is_owned()  # type: ignore[attr-defined]  # C RLock, 3.2+
+        lock.acquire()
         previous = self._busy
+        if previous is None and nested:
+            previous = _ACCESS
         if destructive and previous is not None:
-            self._lock.release()
+            lock.release()
             raise RuntimeError(
                 f"cannot {call} while {previous}() is in progress on this Region in the same "
                 "thread (called from a signal handler, a finalizer, a trace hook or an "
@@ -818,7 +861,7 @@ class Region(SoleOwner):
         return previous
 
     def _end(self, previous: str | None) -> None:
-        self._busy = previous
+        self._busy = None if previous is _ACCESS else previous
         self._lock.release()
 
     def _on_pages(
@@ -904,6 +947,16 @@ class Region(SoleOwner):
 
         An empty range touches no page: only the open check applies.
         """
+        pages = self._pagemap  # None once unmapped
+        if pages is not None and start < stop <= (self._mapped_length if tail else self._length):
+            # The common case, without a call: one run holds the whole range
+            # (a bisect, whatever the number of runs) and allows ``need``.
+            starts = pages.starts
+            after = bisect_right(starts, start)
+            if after == len(starts) or stop <= starts[after]:
+                state = pages.states[after - 1]
+                if state is not None and state & (need | GUARD) == need:
+                    return
         self._check_open()
         if stop <= start:
             return
@@ -961,6 +1014,9 @@ class Region(SoleOwner):
     def _refresh(self) -> None:
         """Recompute the fast-path limits after the protection, length or state changed."""
         mapping = self._mapping
+        tables = None if self._closed or mapping is None else mapping.pages.tables
+        self._readable, self._writable = (_NO_TABLE, _NO_TABLE) if tables is None else tables
+        self._tabled = -1 if tables is None else self._length
         if self._closed or mapping is None or not mapping.pages.uniform():
             self._fast_read = self._fast_write = -1
             return
@@ -973,8 +1029,9 @@ class Region(SoleOwner):
     def _close(self) -> None:
         """Mark the region unmapped (its pages already are)."""
         self._closed = True
-        self._view = None
-        self._fast_read = self._fast_write = -1
+        self._view = self._array = self._pagemap = None
+        self._fast_read = self._fast_write = self._tabled = -1
+        self._readable = self._writable = _NO_TABLE
         mapping = self._mapping
         if mapping is not None:
             _live.pop(id(mapping), None)
@@ -1018,26 +1075,67 @@ class Region(SoleOwner):
 
     def __getitem__(self, index: int | slice) -> int | bytes:
         """Read one byte (an int) or a slice (bytes), like ``bytes``."""
-        if isinstance(index, slice):
-            low, high, step = _slice_span(index, self._length)
-            position = -1
-        else:
-            position = self._position(index)
-            low, high, step = position, position + 1, 1
+        # Exact ints and step-1 slices of exact ints in range are converted
+        # inline (nothing there can run Python code); anything else takes
+        # _position or _slice_span, which call __index__ before the lock.
+        size = self._length
+        if type(index) is int:
+            position = index + size if index < 0 else index
+            if 0 <= position < size:
+                lock = self._lock
+                lock.acquire()
+                try:
+                    # Mixed protection: the page map's table, else the full check.
+                    if position >= self._fast_read and (
+                        position >= self._tabled
+                        or position >= self._readable[position >> _PAGE_SHIFT]
+                    ):
+                        self._check_access(position, position + 1, _READ, "read")
+                    return self._view[position]  # type: ignore[index]
+                finally:
+                    lock.release()
+            position = self._position(index)  # raises IndexError
+        if type(index) is slice:
+            low, high = index.start, index.stop
+            if not (
+                index.step is None
+                and type(low) is int
+                and type(high) is int
+                and 0 <= low <= high <= size
+            ):
+                low, high, step = _slice_span(index, size)
+                if step != 1:
+                    return self._read_strided(low, high, step)
+            lock = self._lock
+            lock.acquire()
+            try:
+                if high > self._fast_read and (
+                    high > self._tabled or high > self._readable[low >> _PAGE_SHIFT]
+                ):
+                    self._check_access(low, high, _READ, "read")
+                return self._array[low:high]  # type: ignore[index]
+            finally:
+                lock.release()
+        # slice cannot be subclassed: anything else is an index to convert.
+        position = self._position(index)
         lock = self._lock
         lock.acquire()
-        previous = self._busy
-        self._busy = "read"
         try:
-            if high > self._fast_read:
-                self._check_access(low, high, _READ, "read")
+            self._check_access(position, position + 1, _READ, "read")
+            return self._view[position]  # type: ignore[index]
+        finally:
+            lock.release()
+
+    def _read_strided(self, low: int, high: int, step: int) -> bytes:
+        """``region[a:b:step]`` for a step other than 1, bytes [low, high) touched."""
+        lock = self._lock
+        lock.acquire()
+        try:
+            self._check_access(low, high, _READ, "read")
             view = self._view
             assert view is not None
-            if position >= 0:
-                return view[position]
-            return view[low:high].tobytes() if step == 1 else view[low:high][::step].tobytes()
+            return view[low:high][::step].tobytes()
         finally:
-            self._busy = previous
             lock.release()
 
     def _position(self, index: object) -> int:
@@ -1051,33 +1149,61 @@ class Region(SoleOwner):
 
     def __setitem__(self, index: int | slice, value: object) -> None:
         """Write one byte (an int in 0..255) or a slice (same length)."""
+        if type(index) is slice and type(value) is bytes:
+            # The common case, checked inline: a step-1 slice of exact ints
+            # in range and bytes of its length (nothing here runs Python
+            # code). Anything else, errors included, takes the general path.
+            low, high = index.start, index.stop
+            if (
+                index.step is None
+                and type(low) is int
+                and type(high) is int
+                and 0 <= low <= high <= self._length
+                and high - low == len(value)
+            ):
+                lock = self._lock
+                lock.acquire()
+                try:
+                    # Mixed protection: the page map's table, else the full check.
+                    if high > self._fast_write and (
+                        high > self._tabled or high > self._writable[low >> _PAGE_SHIFT]
+                    ):
+                        self._check_access(low, high, _WRITE, "write")
+                    self._view[low:high] = value  # type: ignore[index]
+                finally:
+                    lock.release()
+                return
+        self._assign(index, value)
+
+    def _assign(self, index: int | slice, value: object) -> None:
+        """``__setitem__``'s general path: any index, slice and bytes-like value."""
         data: bytes | memoryview | int
+        size = self._length
         if isinstance(index, slice):
-            low, high, step = _slice_span(index, self._length)
+            low, high, step = _slice_span(index, size)
             if type(value) is bytes:  # already a flat 'B' buffer
-                data, size = value, len(value)
+                data, count = value, len(value)
             else:
                 data = _bytes_view("value", value)
-                size = data.nbytes
-            count = high - low if step == 1 else len(range(low, high, abs(step)))
-            if size != count:
+                count = data.nbytes
+            expected = high - low if step == 1 else len(range(low, high, abs(step)))
+            if count != expected:
                 # IndexError, as the stdlib mmap says it ("mmap slice
                 # assignment is wrong size"): ported code catches that.
                 raise IndexError(
-                    f"Region slice assignment is wrong size: value has {size} bytes; "
-                    f"the slice has {count}"
+                    f"Region slice assignment is wrong size: value has {count} bytes; "
+                    f"the slice has {expected}"
                 )
             position = -1
         else:
-            position = self._position(index)
+            # An exact int in range needs no conversion.
+            position = index if type(index) is int and 0 <= index < size else self._position(index)
             data = value if type(value) is int else _index("value", value)
             if not 0 <= data <= 255:
                 raise ValueError(f"a byte must be in 0..255, not {data}")
             low, high, step = position, position + 1, 1
         lock = self._lock
         lock.acquire()
-        previous = self._busy
-        self._busy = "write"
         try:
             if high > self._fast_write:
                 self._check_access(low, high, _WRITE, "write")
@@ -1090,7 +1216,6 @@ class Region(SoleOwner):
             else:
                 view[low:high][::step] = data  # type: ignore[assignment]
         finally:
-            self._busy = previous
             lock.release()
 
     def __delitem__(self, index: int | slice) -> None:
@@ -1215,21 +1340,27 @@ class Region(SoleOwner):
             ProtectionError: a page of the range is not readable.
             ValueError: the region is unmapped.
         """
-        if tail is not False:
-            tail = bool(tail)  # __bool__ runs here, before the lock, once
-        start, stop = self._byte_range(offset, length, tail)
+        if type(offset) is int and type(length) is int and tail is False:
+            # Exact ints in range need no conversion: check them inline.
+            start, stop = offset, offset + length
+            if start < 0 or length < 0 or stop > self._length:
+                start, stop = self._byte_range(offset, length)  # raises
+        else:
+            if tail is not False:
+                tail = bool(tail)  # __bool__ runs here, before the lock, once
+            start, stop = self._byte_range(offset, length, tail)
         lock = self._lock
         lock.acquire()
-        previous = self._busy
-        self._busy = "read"
         try:
-            if stop > self._fast_read:
+            # One protection: _fast_read. Mixed: the page map's table (up to
+            # two pages, by the reach of the first). Else the full check.
+            if stop > self._fast_read and (
+                stop > self._tabled or stop > self._readable[start >> _PAGE_SHIFT]
+            ):
                 self._check_access(start, stop, _READ, "read", tail)
-            view = self._view
-            assert view is not None
-            return view[start:stop].tobytes()
+            # Open (checked): _array is set. A c_char slice is one copy.
+            return self._array[start:stop]  # type: ignore[index]
         finally:
-            self._busy = previous
             lock.release()
 
     def write(self, offset: int, data: Buffer, *, tail: bool = False) -> int:
@@ -1246,28 +1377,29 @@ class Region(SoleOwner):
             TypeError: ``data`` is not bytes-like.
             ValueError: the region is unmapped.
         """
-        # bytes is already a flat 'B' buffer; anything else is cast to one.
         source: bytes | memoryview
-        if type(data) is bytes:
-            source, size = data, len(data)
+        if type(data) is bytes and type(offset) is int and tail is False:
+            # The common case, checked inline: bytes (a flat 'B' buffer
+            # already) at an exact int offset, nothing to convert.
+            source, start, stop = data, offset, offset + len(data)
+            if offset < 0 or stop > self._length:
+                self._byte_range(offset, len(data))  # raises IndexError
         else:
-            source = _bytes_view("data", data)
-            size = source.nbytes
-        if tail is not False:
-            tail = bool(tail)  # __bool__ runs here, before the lock, once
-        start, stop = self._byte_range(offset, size, tail)
+            # Anything else is cast to a flat 'B' view.
+            source = data if type(data) is bytes else _bytes_view("data", data)
+            if tail is not False:
+                tail = bool(tail)  # __bool__ runs here, before the lock, once
+            start, stop = self._byte_range(offset, len(source), tail)
         lock = self._lock
         lock.acquire()
-        previous = self._busy
-        self._busy = "write"
         try:
-            if stop > self._fast_write:
+            # As in read.
+            if stop > self._fast_write and (
+                stop > self._tabled or stop > self._writable[start >> _PAGE_SHIFT]
+            ):
                 self._check_access(start, stop, _WRITE, "write", tail)
-            view = self._view
-            assert view is not None
-            view[start:stop] = source
+            self._view[start:stop] = source  # type: ignore[index]  # open: set
         finally:
-            self._busy = previous
             lock.release()
         return stop - start
 
@@ -1374,7 +1506,8 @@ class Region(SoleOwner):
             mapping = self._mapping
             assert mapping is not None
             pages = mapping.pages
-            self._view = None if (start, stop) == (0, self._mapped_length) else self._view
+            if (start, stop) == (0, self._mapped_length):
+                self._view = self._array = None
             # Only the runs still mapped: a hole left by an earlier partial
             # munmap may hold another mapping by now.
             for run_start, run_stop, state in pages.runs(start, stop):
@@ -1725,6 +1858,9 @@ class Region(SoleOwner):
     def _move(self, new_length: int, keep_old: bool, into: Region | None) -> Region | None:
         """mremap(2) with MREMAP_MAYMOVE and FIXED and/or DONTUNMAP, under both guards."""
         regions = [self] if into is None else sorted((self, into), key=id)
+        # Before the locks are taken: a lock this thread holds already is
+        # an access in progress (see _begin).
+        nested = [region._lock._is_owned() for region in regions]  # type: ignore[attr-defined]
         for index, region in enumerate(regions):  # in a fixed order: no deadlock
             try:
                 region._lock.acquire()
@@ -1732,7 +1868,10 @@ class Region(SoleOwner):
                 for held in regions[:index]:
                     held._lock.release()
                 raise
-        previous = [region._busy for region in regions]
+        previous = [
+            _ACCESS if region._busy is None and owned else region._busy
+            for region, owned in zip(regions, nested)
+        ]
         try:
             for region, busy in zip(regions, previous):
                 if busy is not None:
@@ -1746,7 +1885,7 @@ class Region(SoleOwner):
             return self._move_locked(new_length, keep_old, into)
         finally:
             for region, busy in zip(regions, previous):
-                region._busy = busy
+                region._busy = None if busy is _ACCESS else busy
             for region in reversed(regions):
                 region._lock.release()
 
@@ -1768,9 +1907,15 @@ class Region(SoleOwner):
             # Built before the call, so that nothing can fail after it.
             old_range = Region.__new__(Region)
             old_range._lock = _thread.RLock()
+            old_range._busy = old_range._view = old_range._array = old_range._pagemap = None
+            old_range._length = 0
+            old_range._fast_read = old_range._fast_write = old_range._tabled = -1
+            old_range._readable = old_range._writable = _NO_TABLE
             # The guard markers move with the page tables: the old range has none.
             kept = _Mapping(
-                self._address, PageMap(old_mapped, _unguarded(pages.states[0])), old_range
+                self._address,
+                PageMap(old_mapped, _unguarded(pages.states[0]), _PAGE_SIZE, _NEEDS),
+                old_range,
             )
             kept.identity, kept.file_offset = mapping.identity, mapping.file_offset
             if mapping.fd >= 0:
@@ -2026,6 +2171,7 @@ class Region(SoleOwner):
             self._close()
             return
         self._view = _foreign.memory_view(address, mapped_length)
+        self._array = _foreign.byte_array(address)
         self._refresh()
 
     def _check_file_size(self, end: int) -> None:
