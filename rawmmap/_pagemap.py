@@ -227,6 +227,13 @@ class PageMap:
                 if table[index]:
                     table[index] = (index + (2 if table[index + 1] else 1)) * page
 
+    def clear(self) -> None:
+        """Record that every page is unmapped (munmap of the whole map)."""
+        del self.starts[1:]
+        self.states[:] = [None]
+        for table in self.tables or ():
+            table[:] = [0] * len(table)
+
     def set_prot(self, start: int, stop: int, prot: int) -> None:
         """Give the mapped pages of ``[start, stop)`` protection ``prot``, keeping their flags."""
         self.update(start, stop, lambda state: None if state is None else state & ~PROT_MASK | prot)

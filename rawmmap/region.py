@@ -32,13 +32,16 @@ from __future__ import annotations
 import _thread
 import _weakref
 import errno as _errno
-import fcntl as _fcntl
 import gc as _gc
 import os
 import stat
 import sys
 
 from rawmmap import _cint, _flagtables, _foreign, raw
+
+# isort: split
+# Made by rawmmap._foreign at import: the prototyped C functions.
+from rawmmap import _ffi
 from rawmmap._pagemap import DONTFORK, GUARD, PROT_MASK, PageMap, bisect_right
 
 # typing, threading, weakref and the flag enums are left out at run time:
@@ -117,6 +120,10 @@ _HUGE_SIZE_BITS = (
     else 0
 )
 _INT_MAX = (1 << 31) - 1
+_MAP_FAILED = raw.MAP_FAILED
+_C_INT_MIN = _cint.RANGES["int"][0]
+_SIZE_MAX = _cint.RANGES["size_t"][1]
+_OFF_MAX = _cint.RANGES["off_t"][1]
 _MS_SYNC = _SYNC_TABLE["SYNC"]
 _MS_ASYNC = _SYNC_TABLE["ASYNC"]
 _MLOCK_ONFAULT = _TABLE.get("MlockFlag", {}).get("ONFAULT", 0)
@@ -219,6 +226,14 @@ def _after_collection(phase: str, info: object) -> None:
 
 
 _gc.callbacks.append(_after_collection)
+
+
+def _munmap(address: int, length: int) -> None:
+    """munmap(2) of a range a Region mapped: its arguments fit their C types."""
+    if _ffi.munmap(address, length):  # pragma: no cover - cannot fail for our ranges
+        errno = _foreign.last_errno()
+        call = _cint.describe_call("munmap", (("addr", address), ("length", length)))
+        raise OSError(errno, f"{os.strerror(errno)}: {call}")
 
 
 def _unmap_spans(mapping: _Mapping) -> None:
@@ -535,7 +550,16 @@ def _check_mmap_arguments(
         identity = (status.st_dev, status.st_ino)
         # hugetlbfs gives its files the huge page size as block size.
         huge = huge or status.st_blksize > _PAGE_SIZE
+    _check_c_sizes(length, offset)
     return length, prot, flags, fd, offset, hint, identity, huge
+
+
+def _check_c_sizes(length: int, offset: int) -> None:
+    """Raise OverflowError, as rawmmap.raw would, if length or offset does not fit its C type."""
+    if length > _SIZE_MAX:
+        _cint.check_range("mmap", "length", length, "size_t")
+    if offset > _OFF_MAX:
+        _cint.check_range("mmap", "offset", offset, "off_t")
 
 
 def _explain_access(error: PermissionError, fd: int, prot: int, flags: int) -> PermissionError:
@@ -543,7 +567,9 @@ def _explain_access(error: PermissionError, fd: int, prot: int, flags: int) -> P
     if error.errno != _errno.EACCES or fd < 0:
         return error
     try:
-        mode = _fcntl.fcntl(fd, _fcntl.F_GETFL) & os.O_ACCMODE
+        import fcntl  # only here, on an error path: not at start-up
+
+        mode = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
     except OSError:  # pragma: no cover - it was open a moment ago
         return error
     if mode == os.O_WRONLY:
@@ -958,6 +984,8 @@ class Region(SoleOwner):
                 if state is not None and state & (need | GUARD) == need:
                     return
         self._check_open()
+        if self._view is None:
+            raise ValueError(f"cannot {action}: the region is moving (mremap in progress)")
         if stop <= start:
             return
         limit = self._mapped_length if tail else self._length
@@ -1491,7 +1519,10 @@ class Region(SoleOwner):
             IndexError, ValueError: the range is outside the region or not
                 page-aligned.
         """
-        start, count = _convert_range(offset, length)
+        if length is None and type(offset) is int and offset == 0:
+            start, count = 0, None  # the whole region (the common case)
+        else:
+            start, count = _convert_range(offset, length)
         if _orphans:
             _poll_orphans()
         if self._closed:
@@ -1502,22 +1533,30 @@ class Region(SoleOwner):
                 return
             whole = start == 0 and count is None
             start, stop = (0, self._mapped_length) if whole else self._page_range(start, count)
-            self._check_exports(start, stop, "unmap")
             mapping = self._mapping
             assert mapping is not None
+            if mapping.exports:  # none exported, none to prune
+                self._check_exports(start, stop, "unmap")
             pages = mapping.pages
-            if (start, stop) == (0, self._mapped_length):
-                self._view = self._array = None
             # Only the runs still mapped: a hole left by an earlier partial
             # munmap may hold another mapping by now.
-            for run_start, run_stop, state in pages.runs(start, stop):
-                if state is not None:
-                    raw.munmap(self._address + run_start, run_stop - run_start)
-            pages.assign(start, stop, None)
-            if not pages.mapped():
-                self._close()
+            runs = pages.runs(start, stop)
+            # The map forgets the pages, and the fast paths close, before the
+            # kernel unmaps them: an access from a signal handler or a trace
+            # hook in between finds them unmapped, and does not fault.
+            everything = (start, stop) == (0, self._mapped_length)
+            if everything:
+                pages.clear()
+                self._fast_read = self._fast_write = self._tabled = -1
             else:
+                pages.assign(start, stop, None)
                 self._refresh()
+            address = self._address
+            for run_start, run_stop, state in runs:
+                if state is not None:
+                    _munmap(address + run_start, run_stop - run_start)
+            if everything or not pages.mapped():
+                self._close()
         finally:
             self._end(previous)
 
@@ -1580,7 +1619,8 @@ class Region(SoleOwner):
             pages = self._pages()
             self._check_mapped(start, stop, "mprotect")
             removed = 0
-            for _, _, state in pages.runs(start, stop):
+            runs = pages.runs(start, stop)
+            for _, _, state in runs:
                 removed |= (state or 0) & PROT_MASK & ~prot
             if removed & (_READ | _WRITE):
                 if previous is not None:
@@ -1589,7 +1629,19 @@ class Region(SoleOwner):
                         "progress on this Region in the same thread"
                     )
                 self._check_exports(start, stop, "remove a permission", removed)
-            raw.mprotect(self._address + start, stop - start, prot)
+            if removed:
+                # The map loses the bits before the kernel does: an access
+                # from a signal handler or a trace hook in between is
+                # refused, and does not fault.
+                pages.update(start, stop, lambda state: None if state is None else state & ~removed)
+                self._refresh()
+            try:
+                raw.mprotect(self._address + start, stop - start, prot)
+            except BaseException:
+                for run_start, run_stop, state in runs:
+                    pages.assign(run_start, run_stop, state)
+                self._refresh()
+                raise
             pages.set_prot(start, stop, prot)
             self._refresh()
         finally:
@@ -1686,10 +1738,21 @@ class Region(SoleOwner):
         try:
             start, stop = self._page_range(start, count)
             self._check_mapped(start, stop, call)
+            pages = self._pages()
+            runs = pages.runs(start, stop)
             if install:
                 self._check_exports(start, stop, "install guard pages")
-            raw.madvise(self._address + start, stop - start, advice)
-            self._pages().set_flag(start, stop, GUARD, install)
+                # Marked before the kernel installs them (as in mprotect).
+                pages.set_flag(start, stop, GUARD, True)
+                self._refresh()
+            try:
+                raw.madvise(self._address + start, stop - start, advice)
+            except BaseException:
+                for run_start, run_stop, state in runs:
+                    pages.assign(run_start, run_stop, state)
+                self._refresh()
+                raise
+            pages.set_flag(start, stop, GUARD, install)
             self._refresh()
         finally:
             self._end(previous)
@@ -2103,9 +2166,13 @@ class Region(SoleOwner):
             # Bytes cut inside the last page stay mapped (its tail): only
             # views over whole pages cut off are in the way.
             self._check_exports(new_mapped, old_mapped, call)
-            for run_start, run_stop, state in pages.runs(new_mapped, old_mapped):
+            runs = pages.runs(new_mapped, old_mapped)
+            # Forgotten before the kernel unmaps them (as in munmap).
+            pages.assign(new_mapped, old_mapped, None)
+            self._refresh()
+            for run_start, run_stop, state in runs:
                 if state is not None:
-                    raw.munmap(self._address + run_start, run_stop - run_start)
+                    _munmap(self._address + run_start, run_stop - run_start)
             pages.resize(new_mapped, None)
             self._set_length(self._address, new_length, new_mapped)
             return
@@ -2130,6 +2197,12 @@ class Region(SoleOwner):
         views = bool(mapping.prune())
         last_start = pages.starts[-1]  # the kernel area that grows
         flags = _MREMAP_MAYMOVE if moving and not views and last_start == 0 else 0
+        if flags:
+            # The mapping may move: until _set_length, nothing may use the
+            # old address (an access from a trace hook or a signal handler
+            # in between is refused by _check_access).
+            self._view = self._array = None
+            self._fast_read = self._fast_write = self._tabled = -1
         try:
             address = (
                 raw.mremap(
@@ -2141,6 +2214,10 @@ class Region(SoleOwner):
                 - last_start
             )
         except OSError as error:
+            if flags:  # it did not move
+                self._view = _foreign.memory_view(self._address, old_mapped)
+                self._array = _foreign.byte_array(self._address)
+                self._refresh()
             if error.errno == _errno.EFAULT:
                 raise ValueError(
                     f"cannot {call}: the kernel keeps this region as several areas (after "
