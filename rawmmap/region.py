@@ -513,15 +513,24 @@ def _check_mmap_arguments(
         (length, prot, flags, fd, offset, address hint, (st_dev, st_ino) of
         a mapped file or None, whether the mapping may be of huge pages).
     """
-    length = _index("length", length)
-    prot = _index("prot", prot)
-    flags = _index("flags", flags)
-    fd = _cint.check_range("mmap", "fd", _index("fd", fd), "int")
-    offset = _index("offset", offset)
-    hint = 0 if addr is None else _index("addr", addr)
+    if not (
+        type(length) is int
+        and type(prot) is int
+        and type(flags) is int
+        and type(fd) is int
+        and type(offset) is int
+        and addr is None
+    ):  # exact ints (the common case) need no conversion
+        length = _index("length", length)
+        prot = _index("prot", prot)
+        flags = _index("flags", flags)
+        fd = _index("fd", fd)
+        offset = _index("offset", offset)
+    hint = 0 if addr is None else _cint.check_range("mmap", "addr", _index("addr", addr), "void *")
+    if not _C_INT_MIN <= fd <= _INT_MAX:
+        _cint.check_range("mmap", "fd", fd, "int")  # raises OverflowError
     if length <= 0:
         raise ValueError(f"length must be positive, not {length} (mmap(2) maps no empty range)")
-    _cint.check_range("mmap", "length", length, "size_t")
     if prot & ~_PROT_BITS or prot < 0:
         raise ValueError(f"prot={prot:#x} has bits that are not Prot flags here")
     if prot & _GROWS:
@@ -682,10 +691,30 @@ class Region(SoleOwner):
         length, prot, flags, fd, offset, hint, identity, huge = _check_mmap_arguments(
             length, prot, flags, fd, offset, addr
         )
-        try:
-            address = raw.mmap(hint, length, prot, flags, fd, offset)
-        except PermissionError as error:
-            raise _explain_access(error, fd, prot, flags) from None
+        # Every argument fits its C type (checked above): the foreign
+        # function itself, without rawmmap.raw's second round of checks.
+        address = _ffi.mmap(hint or None, length, prot, flags, fd, offset)
+        if address == _MAP_FAILED:
+            errno = _foreign.last_errno()
+            error = OSError(
+                errno,
+                f"{os.strerror(errno)}: "
+                + _cint.describe_call(
+                    raw.MMAP_SYMBOL,
+                    (
+                        ("addr", hint),
+                        ("length", length),
+                        ("prot", prot),
+                        ("flags", flags),
+                        ("fd", fd),
+                        ("offset", offset),
+                    ),
+                ),
+            )
+            if isinstance(error, PermissionError):
+                raise _explain_access(error, fd, prot, flags)
+            raise error
+        address = address or 0  # 0 only with MAP_FIXED at address 0
         granule = _kernel_page_size(address, flags) if huge else _PAGE_SIZE
         mapped_length = _round_up(length, granule)
         if granule != _PAGE_SIZE and not _still_mapped(address + mapped_length - _PAGE_SIZE, 1):
@@ -1177,6 +1206,24 @@ class Region(SoleOwner):
 
     def __setitem__(self, index: int | slice, value: object) -> None:
         """Write one byte (an int in 0..255) or a slice (same length)."""
+        if (
+            type(index) is int
+            and type(value) is int
+            and 0 <= index < self._length
+            and 0 <= value <= 255
+        ):
+            # One byte at an exact int index in range, checked inline.
+            lock = self._lock
+            lock.acquire()
+            try:
+                if index >= self._fast_write and (
+                    index >= self._tabled or index >= self._writable[index >> _PAGE_SHIFT]
+                ):
+                    self._check_access(index, index + 1, _WRITE, "write")
+                self._view[index] = value  # type: ignore[index]
+            finally:
+                lock.release()
+            return
         if type(index) is slice and type(value) is bytes:
             # The common case, checked inline: a step-1 slice of exact ints
             # in range and bytes of its length (nothing here runs Python
