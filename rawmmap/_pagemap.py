@@ -12,11 +12,28 @@ key in ``KEY_MASK``), so an access check is one ``&`` and one compare.
 Adjacent runs never hold the same state, so a mapping with one protection is
 one run, and every question below is answered with a bisect: O(log k) for k
 runs, whatever the size of the mapping.
+
+A map given a page size and a tuple of ``needs`` (protection bits, such as
+``(READ, WRITE)``) also keeps ``tables`` once it has more than one run,
+while it has at most ``TABLE_PAGES`` pages: for each need a list with one
+entry per page, its *reach*: how far an access that starts in that page
+may go with that need, in bytes from the start of the map. That is the end
+of the next page if both pages allow the need (mapped, not guarded, with
+those bits), the end of the page if only it does, and 0 if it does not;
+one more entry, 0, ends the list. An access of up to two pages is then
+checked with one list subscript (``stop <= table[start // page]``) and no
+bisect: at 1000 runs a bisect of ``starts`` costs more than the access
+itself (see docs/README-bench.md); a longer one takes the runs. The 0 at
+the end answers for an empty range at the end of the map. ``update`` and
+``resize`` keep the tables current, in place and in time proportional to
+the pages changed: once made, they are the same lists until a resize past
+``TABLE_PAGES`` drops them.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
+# The C module itself: bisect.py only re-exports it, and costs an import.
+from _bisect import bisect_right
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,7 +42,18 @@ if TYPE_CHECKING:
     #: A run clipped to a query: (start, stop, state or None).
     Run = tuple[int, int, Optional[int]]
 
-__all__ = ["DONTFORK", "GUARD", "KEY_MASK", "KEY_SHIFT", "PROT_MASK", "SEALED", "PageMap"]
+__all__ = [
+    "DONTFORK",
+    "GUARD",
+    "KEY_MASK",
+    "KEY_SHIFT",
+    "PROT_MASK",
+    "SEALED",
+    "TABLE_PAGES",
+    "PageMap",
+    "allows",
+    "bisect_right",
+]
 
 #: The protection bits of a state.
 PROT_MASK = (1 << 32) - 1
@@ -42,6 +70,19 @@ SEALED = 1 << 34
 #: default key, whose rights rawmmap takes as always allowing access.
 KEY_SHIFT = 40
 KEY_MASK = 0xFF << KEY_SHIFT
+#: The largest map, in pages, that keeps per-page tables (256 MiB of 4 KiB
+#: pages; a table is then about 2.5 MiB, a pointer and an int per page).
+TABLE_PAGES = 1 << 16
+
+
+def allows(state: int | None, need: int) -> bool:
+    """Tell whether a page in ``state`` may be accessed with ``need`` without a further check.
+
+    Guard pages never may; pages with a protection key need the calling
+    thread's rights, which only the caller can ask: they count as not
+    allowed here (the tables send such accesses to the full check).
+    """
+    return state is not None and state & (need | GUARD | KEY_MASK) == need
 
 
 class PageMap:
@@ -51,13 +92,25 @@ class PageMap:
     map itself never calls the kernel: it records what the caller did.
     """
 
-    __slots__ = ("size", "starts", "states")
+    __slots__ = ("needs", "page", "size", "starts", "states", "tables")
 
-    def __init__(self, size: int, state: int | None) -> None:
-        """Start with one run of ``state`` over ``[0, size)``."""
+    def __init__(
+        self, size: int, state: int | None, page: int = 0, needs: tuple[int, ...] = ()
+    ) -> None:
+        """Start with one run of ``state`` over ``[0, size)``.
+
+        With ``page`` (the page size; offsets given to the map are then
+        multiples of it) and ``needs``, the map keeps ``tables`` once it has
+        several runs.
+        """
         self.size = size
         self.starts: list[int] = [0]
         self.states: list[int | None] = [state]
+        self.page = page
+        self.needs = needs
+        #: One list per need: the reach of each page, then 0; or None (one
+        #: run so far, no page size, or more than TABLE_PAGES pages).
+        self.tables: tuple[list[int], ...] | None = None
 
     def __repr__(self) -> str:
         """Show the runs."""
@@ -175,6 +228,48 @@ class PageMap:
                 high -= 1
             else:
                 index += 1
+        if self.needs:
+            self._tabulate(start, stop)
+
+    def _tabulate(self, start: int, stop: int) -> None:
+        """Bring ``tables`` up to date for the pages of ``[start, stop)`` and the one before.
+
+        The tables are made whole the first time the map has several runs.
+        """
+        page = self.page
+        tables = self.tables
+        if tables is None:
+            pages = -(-self.size // page)
+            if len(self.states) == 1 or pages > TABLE_PAGES:
+                return
+            tables = self.tables = tuple([0] * (pages + 1) for _ in self.needs)
+            start, stop = 0, self.size
+        first, end = start // page, -(-stop // page)
+        for run_start, run_stop, state in self.runs(first * page, end * page):
+            low, high = run_start // page, -(-run_stop // page)
+            for table, need in zip(tables, self.needs):
+                if allows(state, need):
+                    # Inside a run every next page allows it too; its last page
+                    # is settled below.
+                    table[low:high] = range((low + 2) * page, (high + 2) * page, page)
+                else:
+                    table[low:high] = [0] * (high - low)
+        # The last page of each run met, and the page before the range: their
+        # reach depends on the page after them.
+        edges = {run_stop // page - 1 for _, run_stop, _ in self.runs(first * page, end * page)}
+        if first:
+            edges.add(first - 1)
+        for table in tables:
+            for index in edges:
+                if table[index]:
+                    table[index] = (index + (2 if table[index + 1] else 1)) * page
+
+    def clear(self) -> None:
+        """Record that every page is unmapped (munmap of the whole map)."""
+        del self.starts[1:]
+        self.states[:] = [None]
+        for table in self.tables or ():
+            table[:] = [0] * len(table)
 
     def set_prot(self, start: int, stop: int, prot: int) -> None:
         """Give the mapped pages of ``[start, stop)`` protection ``prot``, keeping their flags."""
@@ -201,7 +296,23 @@ class PageMap:
                 self.starts.append(old)
                 self.states.append(state)
                 self.size = size
-            return
-        keep = bisect_right(self.starts, size - 1) if size > 0 else 1
-        del self.starts[keep:], self.states[keep:]
-        self.size = size
+        else:
+            keep = bisect_right(self.starts, size - 1) if size > 0 else 1
+            del self.starts[keep:], self.states[keep:]
+            self.size = size
+        tables = self.tables
+        if tables is not None:
+            page = self.page
+            pages = -(-size // page)
+            if pages > TABLE_PAGES:
+                self.tables = None
+                return
+            kept = len(tables[0]) - 1  # the pages the tables had
+            for table in tables:
+                if pages > kept:  # the final 0 becomes the first new page
+                    table[kept:] = [0] * (pages - kept + 1)
+                else:
+                    table[pages:] = [0]
+            # The new pages and the (new) last page before them.
+            low = max(min(kept, pages) - 1, 0) * page
+            self._tabulate(low, size)

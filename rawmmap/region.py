@@ -7,7 +7,10 @@ each with one job:
   protection, and which were advised DONTFORK. Every access and every page
   call asks it, by bisect, before it touches memory or calls the kernel;
 - the call guard: every method takes the Region's lock and records the call
-  in progress. Code that runs in the middle of a call in the same thread (an
+  in progress (the accessors, read, write and indexing, record none: the
+  lock held by this thread with no call recorded is one of them, which
+  ``_begin`` reports as "read/write"). Code that runs in the middle of a
+  call in the same thread (an
   argument's ``__index__`` or ``__bool__``, a signal handler, a finalizer
   run by the garbage collector, a trace hook) may read and write, but a call
   that would unmap, move, shrink or remove a permission raises RuntimeError
@@ -29,14 +32,26 @@ from __future__ import annotations
 import _thread
 import _weakref
 import errno as _errno
-import fcntl as _fcntl
 import gc as _gc
 import os
 import stat
 import sys
 
 from rawmmap import _cint, _flagtables, _foreign, raw
-from rawmmap._pagemap import DONTFORK, GUARD, KEY_MASK, KEY_SHIFT, PROT_MASK, SEALED, PageMap
+
+# isort: split
+# Made by rawmmap._foreign at import: the prototyped C functions.
+from rawmmap import _ffi
+from rawmmap._pagemap import (
+    DONTFORK,
+    GUARD,
+    KEY_MASK,
+    KEY_SHIFT,
+    PROT_MASK,
+    SEALED,
+    PageMap,
+    bisect_right,
+)
 
 # typing, threading, weakref and the flag enums are left out at run time:
 # importing them would cost more than the rest of rawmmap (see
@@ -47,6 +62,7 @@ if TYPE_CHECKING:
 
     _T = TypeVar("_T")
 
+    from rawmmap._foreign import ByteArray
     from rawmmap.flags import MapFlag, Prot
     from rawmmap.pagestate import MappingStats, PageStates
 
@@ -87,6 +103,12 @@ _MAP_BITS = _flagtables.bits("MapFlag")
 _SYNC_BITS = _flagtables.bits("SyncFlag")
 _READ = _PROT_TABLE["READ"]
 _WRITE = _PROT_TABLE["WRITE"]
+_PAGE_SHIFT = _PAGE_SIZE.bit_length() - 1
+#: The tables a Region's page map keeps: readable, writable (see _refresh).
+_NEEDS = (_READ, _WRITE)
+#: Region._readable and _writable where there is no table (never indexed:
+#: _tabled is -1 then).
+_NO_TABLE: list[int] = []
 #: PROT_GROWSDOWN/GROWSUP make mprotect change pages beyond the range it is
 #: given (mprotect(2)): Region could not know their protection.
 _GROWS = _PROT_TABLE.get("GROWSDOWN", 0) | _PROT_TABLE.get("GROWSUP", 0)
@@ -113,6 +135,10 @@ _HUGE_SIZE_BITS = (
     else 0
 )
 _INT_MAX = (1 << 31) - 1
+_MAP_FAILED = raw.MAP_FAILED
+_C_INT_MIN = _cint.RANGES["int"][0]
+_SIZE_MAX = _cint.RANGES["size_t"][1]
+_OFF_MAX = _cint.RANGES["off_t"][1]
 _MS_SYNC = _SYNC_TABLE["SYNC"]
 _MS_ASYNC = _SYNC_TABLE["ASYNC"]
 _MLOCK_ONFAULT = _TABLE.get("MlockFlag", {}).get("ONFAULT", 0)
@@ -253,6 +279,14 @@ def _after_collection(phase: str, info: object) -> None:
 _gc.callbacks.append(_after_collection)
 
 
+def _munmap(address: int, length: int) -> None:
+    """munmap(2) of a range a Region mapped: its arguments fit their C types."""
+    if _ffi.munmap(address, length):  # EPERM only: pages sealed behind Region's back
+        errno = _foreign.last_errno()
+        call = _cint.describe_call("munmap", (("addr", address), ("length", length)))
+        raise OSError(errno, f"{os.strerror(errno)}: {call}")
+
+
 def _unmap_spans(mapping: _Mapping) -> None:
     pages = mapping.pages
     for start, stop, state in pages.runs(0, pages.size):
@@ -301,6 +335,11 @@ os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 # --------------------------------------------------------------- arguments
+
+
+#: The call in progress that ``Region._begin`` reports when it is an access:
+#: read, write and indexing hold the lock but record no name.
+_ACCESS = "read/write"
 
 
 def _index(name: str, value: object) -> int:
@@ -519,6 +558,19 @@ def _check_file_end(end: int, size: int | None, what: str) -> None:
         )
 
 
+def _check_prot(call: str, prot: object) -> int:
+    """Convert and check the protection an mprotect-like call gets."""
+    bits = _index("prot", prot)
+    if bits & ~_PROT_BITS or bits < 0:
+        raise ValueError(f"prot={bits:#x} has bits that are not Prot flags here")
+    if bits & _GROWS:
+        raise ValueError(
+            "Prot.GROWSDOWN/GROWSUP extend the change to pages outside the range, which "
+            f"Region could not track; use rawmmap.raw.{call}"
+        )
+    return bits
+
+
 def _check_map_flags(flags: int) -> int:
     """Check mmap(2) flags for a Region; return them as the C int mmap takes."""
     if flags & ~_MAP_BITS or flags < 0:
@@ -553,15 +605,24 @@ def _check_mmap_arguments(
         (length, prot, flags, fd, offset, address hint, (st_dev, st_ino) of
         a mapped file or None, whether the mapping may be of huge pages).
     """
-    length = _index("length", length)
-    prot = _index("prot", prot)
-    flags = _index("flags", flags)
-    fd = _cint.check_range("mmap", "fd", _index("fd", fd), "int")
-    offset = _index("offset", offset)
-    hint = 0 if addr is None else _index("addr", addr)
+    if not (
+        type(length) is int
+        and type(prot) is int
+        and type(flags) is int
+        and type(fd) is int
+        and type(offset) is int
+        and addr is None
+    ):  # exact ints (the common case) need no conversion
+        length = _index("length", length)
+        prot = _index("prot", prot)
+        flags = _index("flags", flags)
+        fd = _index("fd", fd)
+        offset = _index("offset", offset)
+    hint = 0 if addr is None else _cint.check_range("mmap", "addr", _index("addr", addr), "void *")
+    if not _C_INT_MIN <= fd <= _INT_MAX:
+        _cint.check_range("mmap", "fd", fd, "int")  # raises OverflowError
     if length <= 0:
         raise ValueError(f"length must be positive, not {length} (mmap(2) maps no empty range)")
-    _cint.check_range("mmap", "length", length, "size_t")
     if prot & ~_PROT_BITS or prot < 0:
         raise ValueError(f"prot={prot:#x} has bits that are not Prot flags here")
     if prot & _GROWS:
@@ -590,7 +651,16 @@ def _check_mmap_arguments(
         identity = (status.st_dev, status.st_ino)
         # hugetlbfs gives its files the huge page size as block size.
         huge = huge or status.st_blksize > _PAGE_SIZE
+    _check_c_sizes(length, offset)
     return length, prot, flags, fd, offset, hint, identity, huge
+
+
+def _check_c_sizes(length: int, offset: int) -> None:
+    """Raise OverflowError, as rawmmap.raw would, if length or offset does not fit its C type."""
+    if length > _SIZE_MAX:
+        _cint.check_range("mmap", "length", length, "size_t")
+    if offset > _OFF_MAX:
+        _cint.check_range("mmap", "offset", offset, "off_t")
 
 
 def _explain_access(error: PermissionError, fd: int, prot: int, flags: int) -> PermissionError:
@@ -598,7 +668,9 @@ def _explain_access(error: PermissionError, fd: int, prot: int, flags: int) -> P
     if error.errno != _errno.EACCES or fd < 0:
         return error
     try:
-        mode = _fcntl.fcntl(fd, _fcntl.F_GETFL) & os.O_ACCMODE
+        import fcntl  # only here, on an error path: not at start-up
+
+        mode = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
     except OSError:  # pragma: no cover - it was open a moment ago
         return error
     if mode == os.O_WRONLY:
@@ -651,9 +723,12 @@ class Region(SoleOwner):
 
     _no_copy = "a Region is the one owner of its mapping; map the memory again, or hand out view()s"
     # Class-level defaults, so that repr(), munmap() and __del__ work on a
-    # Region whose __init__ failed half-way.
+    # Region whose __init__ failed half-way. The attributes every access
+    # reads have none: on 3.12+ an instance attribute that shadows a class
+    # attribute is not specialized, and costs ~15 ns more per load or store
+    # (see docs/README-bench.md). __init__ sets them first.
     _address = 0
-    _length = 0
+    _length: int
     _mapped_length = 0
     _prot = 0
     _flags = 0
@@ -664,14 +739,25 @@ class Region(SoleOwner):
     # the region is open, its whole length has one protection, and that
     # protection allows reading (writing). -1 sends every access to the
     # full check. Kept current by _refresh.
-    _fast_read = -1
-    _fast_write = -1
+    _fast_read: int
+    _fast_write: int
     #: The size of the pages backing the mapping: huge for hugetlb.
     _granule = _PAGE_SIZE
     #: The call in progress (its name), while a method holds the lock.
-    _busy: str | None = None
+    _busy: str | None
     _mapping: _Mapping | None = None
-    _view: memoryview | None = None
+    _view: memoryview | None
+    #: The same bytes as ``_view``, as a c_char array: what reads slice.
+    _array: ByteArray | None
+    #: The mapping's page map while the region is open, else None.
+    _pagemap: PageMap | None
+    # For mixed protection: an access that ends at or before ``_tabled`` (the
+    # length, or -1) is checked with the page map's tables, ``_readable``
+    # and ``_writable``: it may end at the reach of the page it starts in.
+    # Kept current by _refresh.
+    _tabled: int
+    _readable: list[int]
+    _writable: list[int]
     _file_identity: tuple[int, int] | None = None
     #: For shared anonymous memory: the size of the shmem object behind it.
     _shared_anonymous_size = 0
@@ -692,25 +778,46 @@ class Region(SoleOwner):
     ) -> None:
         """Map memory with mmap(2); see ``rawmmap.mmap``."""
         self._lock = _thread.RLock()
+        self._busy = self._view = self._array = self._pagemap = None
+        self._length = 0
+        self._fast_read = self._fast_write = self._tabled = -1
+        self._readable = self._writable = _NO_TABLE
         if _orphans:
             _poll_orphans()
         length, prot, flags, fd, offset, hint, identity, huge = _check_mmap_arguments(
             length, prot, flags, fd, offset, addr
         )
-        try:
-            address = raw.mmap(hint, length, prot, flags, fd, offset)
-        except PermissionError as error:
-            raise _explain_access(error, fd, prot, flags) from None
-        except OSError as error:
-            if error.errno != _errno.EOPNOTSUPP:
-                raise
-            raise OSError(
-                _errno.EOPNOTSUPP,
-                f"{os.strerror(_errno.EOPNOTSUPP)}: this kernel or file system does not "
-                f"support flags={_describe_map_flags(flags)} here (MAP_SHARED_VALIDATE "
-                "makes the kernel check every flag; MAP_SYNC needs a DAX file system)",
-            ) from None
-
+        # Every argument fits its C type (checked above): the foreign
+        # function itself, without rawmmap.raw's second round of checks.
+        address = _ffi.mmap(hint or None, length, prot, flags, fd, offset)
+        if address == _MAP_FAILED:
+            errno = _foreign.last_errno()
+            error = OSError(
+                errno,
+                f"{os.strerror(errno)}: "
+                + _cint.describe_call(
+                    raw.MMAP_SYMBOL,
+                    (
+                        ("addr", hint),
+                        ("length", length),
+                        ("prot", prot),
+                        ("flags", flags),
+                        ("fd", fd),
+                        ("offset", offset),
+                    ),
+                ),
+            )
+            if isinstance(error, PermissionError):
+                raise _explain_access(error, fd, prot, flags)
+            if errno == _errno.EOPNOTSUPP:
+                raise OSError(
+                    errno,
+                    f"{os.strerror(errno)}: this kernel or file system does not support "
+                    f"flags={_describe_map_flags(flags)} here (MAP_SHARED_VALIDATE makes the "
+                    "kernel check every flag; MAP_SYNC needs a DAX file system)",
+                )
+            raise error
+        address = address or 0  # 0 only with MAP_FIXED at address 0
         granule = _kernel_page_size(address, flags) if huge else _PAGE_SIZE
         mapped_length = _round_up(length, granule)
         if granule != _PAGE_SIZE and not _still_mapped(address + mapped_length - _PAGE_SIZE, 1):
@@ -726,7 +833,7 @@ class Region(SoleOwner):
                 f"{address:#x}, not at addr={hint:#x}",
             )
         try:
-            mapping = _Mapping(address, PageMap(mapped_length, prot), self)
+            mapping = _Mapping(address, PageMap(mapped_length, prot, _PAGE_SIZE, _NEEDS), self)
             if identity is not None:
                 # A duplicate, as the stdlib's trackfd: growing and resizing
                 # need the file after the caller closed theirs.
@@ -762,6 +869,8 @@ class Region(SoleOwner):
         self._offset = offset
         self._file_identity = mapping.identity
         self._view = _foreign.memory_view(mapping.address, mapping.pages.size)
+        self._array = _foreign.byte_array(mapping.address)
+        self._pagemap = mapping.pages
         self._closed = False
         self._refresh()
 
@@ -927,10 +1036,18 @@ class Region(SoleOwner):
         argument's callback) gets in; it may read and write, but a call that
         would take memory away from the call in progress is refused.
         """
-        self._lock.acquire()
+        lock = self._lock
+        # The accessors (read, write, indexing) hold the lock without
+        # recording their name, which would cost each of them three
+        # attribute accesses: held by this thread already with no name
+        # recorded, it is one of them.
+        nested = lock._is_owned()  # type: ignore[attr-defined]  # C RLock, 3.2+
+        lock.acquire()
         previous = self._busy
+        if previous is None and nested:
+            previous = _ACCESS
         if destructive and previous is not None:
-            self._lock.release()
+            lock.release()
             raise RuntimeError(
                 f"cannot {call} while {previous}() is in progress on this Region in the same "
                 "thread (called from a signal handler, a finalizer, a trace hook or an "
@@ -940,7 +1057,7 @@ class Region(SoleOwner):
         return previous
 
     def _end(self, previous: str | None) -> None:
-        self._busy = previous
+        self._busy = None if previous is _ACCESS else previous
         self._lock.release()
 
     def _on_pages(
@@ -1026,7 +1143,20 @@ class Region(SoleOwner):
 
         An empty range touches no page: only the open check applies.
         """
+        pages = self._pagemap  # None once unmapped
+        if pages is not None and start < stop <= (self._mapped_length if tail else self._length):
+            # The common case, without a call: one run holds the whole range
+            # (a bisect, whatever the number of runs) and allows ``need`` with no
+            # key whose rights would need asking.
+            starts = pages.starts
+            after = bisect_right(starts, start)
+            if after == len(starts) or stop <= starts[after]:
+                state = pages.states[after - 1]
+                if state is not None and state & (need | GUARD | KEY_MASK) == need:
+                    return
         self._check_open()
+        if self._view is None:
+            raise ValueError(f"cannot {action}: the region is moving (mremap in progress)")
         if stop <= start:
             return
         limit = self._mapped_length if tail else self._length
@@ -1111,6 +1241,9 @@ class Region(SoleOwner):
     def _refresh(self) -> None:
         """Recompute the fast-path limits after the protection, length or state changed."""
         mapping = self._mapping
+        tables = None if self._closed or mapping is None else mapping.pages.tables
+        self._readable, self._writable = (_NO_TABLE, _NO_TABLE) if tables is None else tables
+        self._tabled = -1 if tables is None else self._length
         if self._closed or mapping is None or not mapping.pages.uniform():
             self._fast_read = self._fast_write = -1
             return
@@ -1123,8 +1256,9 @@ class Region(SoleOwner):
     def _close(self) -> None:
         """Mark the region unmapped (its pages already are)."""
         self._closed = True
-        self._view = None
-        self._fast_read = self._fast_write = -1
+        self._view = self._array = self._pagemap = None
+        self._fast_read = self._fast_write = self._tabled = -1
+        self._readable = self._writable = _NO_TABLE
         mapping = self._mapping
         if mapping is not None:
             _live.pop(id(mapping), None)
@@ -1160,26 +1294,67 @@ class Region(SoleOwner):
 
     def __getitem__(self, index: int | slice) -> int | bytes:
         """Read one byte (an int) or a slice (bytes), like ``bytes``."""
-        if isinstance(index, slice):
-            low, high, step = _slice_span(index, self._length)
-            position = -1
-        else:
-            position = self._position(index)
-            low, high, step = position, position + 1, 1
+        # Exact ints and step-1 slices of exact ints in range are converted
+        # inline (nothing there can run Python code); anything else takes
+        # _position or _slice_span, which call __index__ before the lock.
+        size = self._length
+        if type(index) is int:
+            position = index + size if index < 0 else index
+            if 0 <= position < size:
+                lock = self._lock
+                lock.acquire()
+                try:
+                    # Mixed protection: the page map's table, else the full check.
+                    if position >= self._fast_read and (
+                        position >= self._tabled
+                        or position >= self._readable[position >> _PAGE_SHIFT]
+                    ):
+                        self._check_access(position, position + 1, _READ, "read")
+                    return self._view[position]  # type: ignore[index]
+                finally:
+                    lock.release()
+            position = self._position(index)  # raises IndexError
+        if type(index) is slice:
+            low, high = index.start, index.stop
+            if not (
+                index.step is None
+                and type(low) is int
+                and type(high) is int
+                and 0 <= low <= high <= size
+            ):
+                low, high, step = _slice_span(index, size)
+                if step != 1:
+                    return self._read_strided(low, high, step)
+            lock = self._lock
+            lock.acquire()
+            try:
+                if high > self._fast_read and (
+                    high > self._tabled or high > self._readable[low >> _PAGE_SHIFT]
+                ):
+                    self._check_access(low, high, _READ, "read")
+                return self._array[low:high]  # type: ignore[index]
+            finally:
+                lock.release()
+        # slice cannot be subclassed: anything else is an index to convert.
+        position = self._position(index)
         lock = self._lock
         lock.acquire()
-        previous = self._busy
-        self._busy = "read"
         try:
-            if high > self._fast_read:
-                self._check_access(low, high, _READ, "read")
+            self._check_access(position, position + 1, _READ, "read")
+            return self._view[position]  # type: ignore[index]
+        finally:
+            lock.release()
+
+    def _read_strided(self, low: int, high: int, step: int) -> bytes:
+        """``region[a:b:step]`` for a step other than 1, bytes [low, high) touched."""
+        lock = self._lock
+        lock.acquire()
+        try:
+            self._check_access(low, high, _READ, "read")
             view = self._view
             assert view is not None
-            if position >= 0:
-                return view[position]
-            return view[low:high].tobytes() if step == 1 else view[low:high][::step].tobytes()
+            return view[low:high][::step].tobytes()
         finally:
-            self._busy = previous
             lock.release()
 
     def _position(self, index: object) -> int:
@@ -1193,33 +1368,79 @@ class Region(SoleOwner):
 
     def __setitem__(self, index: int | slice, value: object) -> None:
         """Write one byte (an int in 0..255) or a slice (same length)."""
+        if (
+            type(index) is int
+            and type(value) is int
+            and 0 <= index < self._length
+            and 0 <= value <= 255
+        ):
+            # One byte at an exact int index in range, checked inline.
+            lock = self._lock
+            lock.acquire()
+            try:
+                if index >= self._fast_write and (
+                    index >= self._tabled or index >= self._writable[index >> _PAGE_SHIFT]
+                ):
+                    self._check_access(index, index + 1, _WRITE, "write")
+                self._view[index] = value  # type: ignore[index]
+            finally:
+                lock.release()
+            return
+        if type(index) is slice and type(value) is bytes:
+            # The common case, checked inline: a step-1 slice of exact ints
+            # in range and bytes of its length (nothing here runs Python
+            # code). Anything else, errors included, takes the general path.
+            low, high = index.start, index.stop
+            if (
+                index.step is None
+                and type(low) is int
+                and type(high) is int
+                and 0 <= low <= high <= self._length
+                and high - low == len(value)
+            ):
+                lock = self._lock
+                lock.acquire()
+                try:
+                    # Mixed protection: the page map's table, else the full check.
+                    if high > self._fast_write and (
+                        high > self._tabled or high > self._writable[low >> _PAGE_SHIFT]
+                    ):
+                        self._check_access(low, high, _WRITE, "write")
+                    self._view[low:high] = value  # type: ignore[index]
+                finally:
+                    lock.release()
+                return
+        self._assign(index, value)
+
+    def _assign(self, index: int | slice, value: object) -> None:
+        """``__setitem__``'s general path: any index, slice and bytes-like value."""
         data: bytes | memoryview | int
+        size = self._length
         if isinstance(index, slice):
-            low, high, step = _slice_span(index, self._length)
+            low, high, step = _slice_span(index, size)
             if type(value) is bytes:  # already a flat 'B' buffer
-                data, size = value, len(value)
+                data, count = value, len(value)
             else:
                 data = _bytes_view("value", value)
-                size = data.nbytes
-            count = high - low if step == 1 else len(range(low, high, abs(step)))
-            if size != count:
+                count = data.nbytes
+            expected = high - low if step == 1 else len(range(low, high, abs(step)))
+            if count != expected:
                 # IndexError, as the stdlib mmap says it ("mmap slice
                 # assignment is wrong size"): ported code catches that.
                 raise IndexError(
-                    f"Region slice assignment is wrong size: value has {size} bytes; "
-                    f"the slice has {count}"
+                    f"Region slice assignment is wrong size: value has {count} bytes; "
+                    f"the slice has {expected}"
                 )
             position = -1
         else:
-            position = self._position(index)
+            # An exact int in range needs no conversion.
+            position = index if type(index) is int and 0 <= index < size else self._position(index)
             data = value if type(value) is int else _index("value", value)
             if not 0 <= data <= 255:
                 raise ValueError(f"a byte must be in 0..255, not {data}")
             low, high, step = position, position + 1, 1
         lock = self._lock
         lock.acquire()
-        previous = self._busy
-        self._busy = "write"
         try:
             if high > self._fast_write:
                 self._check_access(low, high, _WRITE, "write")
@@ -1232,7 +1453,6 @@ class Region(SoleOwner):
             else:
                 view[low:high][::step] = data  # type: ignore[assignment]
         finally:
-            self._busy = previous
             lock.release()
 
     def __delitem__(self, index: int | slice) -> None:
@@ -1362,21 +1582,27 @@ class Region(SoleOwner):
             ProtectionError: a page of the range is not readable.
             ValueError: the region is unmapped.
         """
-        if tail is not False:
-            tail = bool(tail)  # __bool__ runs here, before the lock, once
-        start, stop = self._byte_range(offset, length, tail)
+        if type(offset) is int and type(length) is int and tail is False:
+            # Exact ints in range need no conversion: check them inline.
+            start, stop = offset, offset + length
+            if start < 0 or length < 0 or stop > self._length:
+                start, stop = self._byte_range(offset, length)  # raises
+        else:
+            if tail is not False:
+                tail = bool(tail)  # __bool__ runs here, before the lock, once
+            start, stop = self._byte_range(offset, length, tail)
         lock = self._lock
         lock.acquire()
-        previous = self._busy
-        self._busy = "read"
         try:
-            if stop > self._fast_read:
+            # One protection: _fast_read. Mixed: the page map's table (up to
+            # two pages, by the reach of the first). Else the full check.
+            if stop > self._fast_read and (
+                stop > self._tabled or stop > self._readable[start >> _PAGE_SHIFT]
+            ):
                 self._check_access(start, stop, _READ, "read", tail)
-            view = self._view
-            assert view is not None
-            return view[start:stop].tobytes()
+            # Open (checked): _array is set. A c_char slice is one copy.
+            return self._array[start:stop]  # type: ignore[index]
         finally:
-            self._busy = previous
             lock.release()
 
     def write(self, offset: int, data: Buffer, *, tail: bool = False) -> int:
@@ -1393,28 +1619,29 @@ class Region(SoleOwner):
             TypeError: ``data`` is not bytes-like.
             ValueError: the region is unmapped.
         """
-        # bytes is already a flat 'B' buffer; anything else is cast to one.
         source: bytes | memoryview
-        if type(data) is bytes:
-            source, size = data, len(data)
+        if type(data) is bytes and type(offset) is int and tail is False:
+            # The common case, checked inline: bytes (a flat 'B' buffer
+            # already) at an exact int offset, nothing to convert.
+            source, start, stop = data, offset, offset + len(data)
+            if offset < 0 or stop > self._length:
+                self._byte_range(offset, len(data))  # raises IndexError
         else:
-            source = _bytes_view("data", data)
-            size = source.nbytes
-        if tail is not False:
-            tail = bool(tail)  # __bool__ runs here, before the lock, once
-        start, stop = self._byte_range(offset, size, tail)
+            # Anything else is cast to a flat 'B' view.
+            source = data if type(data) is bytes else _bytes_view("data", data)
+            if tail is not False:
+                tail = bool(tail)  # __bool__ runs here, before the lock, once
+            start, stop = self._byte_range(offset, len(source), tail)
         lock = self._lock
         lock.acquire()
-        previous = self._busy
-        self._busy = "write"
         try:
-            if stop > self._fast_write:
+            # As in read.
+            if stop > self._fast_write and (
+                stop > self._tabled or stop > self._writable[start >> _PAGE_SHIFT]
+            ):
                 self._check_access(start, stop, _WRITE, "write", tail)
-            view = self._view
-            assert view is not None
-            view[start:stop] = source
+            self._view[start:stop] = source  # type: ignore[index]  # open: set
         finally:
-            self._busy = previous
             lock.release()
         return stop - start
 
@@ -1514,7 +1741,10 @@ class Region(SoleOwner):
             IndexError, ValueError: the range is outside the region or not
                 page-aligned.
         """
-        start, count = _convert_range(offset, length)
+        if length is None and type(offset) is int and offset == 0:
+            start, count = 0, None  # the whole region (the common case)
+        else:
+            start, count = _convert_range(offset, length)
         if _orphans:
             _poll_orphans()
         if self._closed:
@@ -1526,20 +1756,27 @@ class Region(SoleOwner):
             whole = start == 0 and count is None
             start, stop = (0, self._mapped_length) if whole else self._page_range(start, count)
             self._check_unsealed(start, stop, "unmap")
-            self._check_exports(start, stop, "unmap")
-
             mapping = self._mapping
             assert mapping is not None
+            if mapping.exports:  # none exported, none to prune
+                self._check_exports(start, stop, "unmap")
             pages = mapping.pages
-            try:
-                self._unmap_runs(start, stop, "unmap")
-            finally:
-                # Whatever the kernel did unmap is recorded, even if a later
-                # run was refused.
-                if not pages.mapped():
-                    self._close()
-                else:
-                    self._refresh()
+            # Only the runs still mapped: a hole left by an earlier partial
+            # munmap may hold another mapping by now.
+            runs = pages.runs(start, stop)
+            # The map forgets the pages, and the fast paths close, before the
+            # kernel unmaps them: an access from a signal handler or a trace
+            # hook in between finds them unmapped, and does not fault.
+            everything = (start, stop) == (0, self._mapped_length)
+            if everything:
+                pages.clear()
+                self._fast_read = self._fast_write = self._tabled = -1
+            else:
+                pages.assign(start, stop, None)
+                self._refresh()
+            self._unmap_forgotten(runs, "unmap")
+            if everything or not pages.mapped():
+                self._close()
         finally:
             self._end(previous)
 
@@ -1558,27 +1795,29 @@ class Region(SoleOwner):
                 self._pages().set_flag(low, high, SEALED, True)
                 self._sealed = True
 
-    def _unmap_runs(self, start: int, stop: int, action: str) -> None:
-        """munmap the runs of [start, stop) still mapped, recording each as it goes.
+    def _unmap_forgotten(self, runs: list[tuple[int, int, int | None]], action: str) -> None:
+        """munmap the ``runs`` that were mapped; the page map has forgotten them already.
 
-        Only the runs still mapped: a hole left by an earlier partial munmap
-        may hold another mapping by now. A run the kernel refuses with EPERM
-        was sealed behind Region's back (``raw.mseal``): it is recorded as
-        sealed, and SealedError says so.
+        A run the kernel refuses with EPERM was sealed behind Region's back
+        (``raw.mseal``). munmap(2) is atomic, so it and the runs after it
+        are still mapped: they are put back in the map, the sealed pages
+        among them recorded (from smaps), and SealedError says so.
         """
         pages = self._pages()
-        for run_start, run_stop, state in pages.runs(start, stop):
+        address = self._address
+        for index, (run_start, run_stop, state) in enumerate(runs):
             if state is None:
                 continue
             try:
-                raw.munmap(self._address + run_start, run_stop - run_start)
+                _munmap(address + run_start, run_stop - run_start)
             except PermissionError as error:
                 if error.errno != _errno.EPERM:  # pragma: no cover - munmap says EPERM only
                     raise
+                for later_start, later_stop, later_state in runs[index:]:
+                    pages.assign(later_start, later_stop, later_state)
                 self._learn_seals(run_start, run_stop)
-                self._refresh()  # earlier runs are gone: no fast path over them
+                self._refresh()
                 raise SealedError(action, run_start, run_stop) from error
-            pages.assign(run_start, run_stop, None)
 
     def msync(self, flags: int = _MS_SYNC, offset: int = 0, length: int | None = None) -> None:
         """Flush dirty pages to the file with msync(2).
@@ -1671,14 +1910,7 @@ class Region(SoleOwner):
 
     def _protect(self, call: str, prot: object, key: int, offset: object, length: object) -> None:
         """mprotect (key -1) or pkey_mprotect, under the guard."""
-        prot = _index("prot", prot)
-        if prot & ~_PROT_BITS or prot < 0:
-            raise ValueError(f"prot={prot:#x} has bits that are not Prot flags here")
-        if prot & _GROWS:
-            raise ValueError(
-                "Prot.GROWSDOWN/GROWSUP extend the change to pages outside the range, which "
-                f"Region could not track; use rawmmap.raw.{call}"
-            )
+        prot = _check_prot(call, prot)
         start, count = _convert_range(offset, length)
         previous = self._begin(call)
         try:
@@ -1687,7 +1919,8 @@ class Region(SoleOwner):
             self._check_mapped(start, stop, call)
             self._check_unsealed(start, stop, call)
             removed = 0
-            for _, _, state in pages.runs(start, stop):
+            runs = pages.runs(start, stop)
+            for _, _, state in runs:
                 removed |= (state or 0) & PROT_MASK & ~prot
             if key > 0:
                 removed |= _READ | _WRITE  # the rights may deny anything
@@ -1698,10 +1931,23 @@ class Region(SoleOwner):
                         "progress on this Region in the same thread"
                     )
                 self._check_exports(start, stop, "remove a permission", removed)
-            if key < 0:
-                raw.mprotect(self._address + start, stop - start, prot)
-            else:  # pragma: no cover - needs protection keys (tests/test_region_pkeys.py)
-                raw.pkey_mprotect(self._address + start, stop - start, prot, key)
+            if removed:
+                # The map loses the bits before the kernel does: an access
+                # from a signal handler or a trace hook in between is
+                # refused, and does not fault.
+                pages.update(start, stop, lambda state: None if state is None else state & ~removed)
+                self._refresh()
+            try:
+                if key < 0:
+                    raw.mprotect(self._address + start, stop - start, prot)
+                else:  # pragma: no cover - needs protection keys (tests/test_region_pkeys.py)
+                    raw.pkey_mprotect(self._address + start, stop - start, prot, key)
+            except BaseException:
+                for run_start, run_stop, state in runs:
+                    pages.assign(run_start, run_stop, state)
+                self._refresh()
+                raise
+            if key >= 0:  # pragma: no cover - needs protection keys (tests/test_region_pkeys.py)
                 pages.set_key(start, stop, key)
                 self._keyed = self._keyed or key > 0
             pages.set_prot(start, stop, prot)
@@ -1801,12 +2047,22 @@ class Region(SoleOwner):
         try:
             start, stop = self._page_range(start, count)
             self._check_mapped(start, stop, call)
+            pages = self._pages()
+            runs = pages.runs(start, stop)
             if install:
                 self._check_discard(start, stop, advice, call)
                 self._check_exports(start, stop, "install guard pages")
-            self._advise(start, stop, advice, call)
-
-            self._pages().set_flag(start, stop, GUARD, install)
+                # Marked before the kernel installs them (as in mprotect).
+                pages.set_flag(start, stop, GUARD, True)
+                self._refresh()
+            try:
+                self._advise(start, stop, advice, call)
+            except BaseException:
+                for run_start, run_stop, state in runs:
+                    pages.assign(run_start, run_stop, state)
+                self._refresh()
+                raise
+            pages.set_flag(start, stop, GUARD, install)
             self._refresh()
         finally:
             self._end(previous)
@@ -2133,6 +2389,9 @@ class Region(SoleOwner):
     def _move(self, new_length: int, keep_old: bool, into: Region | None) -> Region | None:
         """mremap(2) with MREMAP_MAYMOVE and FIXED and/or DONTUNMAP, under both guards."""
         regions = [self] if into is None else sorted((self, into), key=id)
+        # Before the locks are taken: a lock this thread holds already is
+        # an access in progress (see _begin).
+        nested = [region._lock._is_owned() for region in regions]  # type: ignore[attr-defined]
         for index, region in enumerate(regions):  # in a fixed order: no deadlock
             try:
                 region._lock.acquire()
@@ -2140,7 +2399,10 @@ class Region(SoleOwner):
                 for held in regions[:index]:
                     held._lock.release()
                 raise
-        previous = [region._busy for region in regions]
+        previous = [
+            _ACCESS if region._busy is None and owned else region._busy
+            for region, owned in zip(regions, nested)
+        ]
         try:
             for region, busy in zip(regions, previous):
                 if busy is not None:
@@ -2154,7 +2416,7 @@ class Region(SoleOwner):
             return self._move_locked(new_length, keep_old, into)
         finally:
             for region, busy in zip(regions, previous):
-                region._busy = busy
+                region._busy = None if busy is _ACCESS else busy
             for region in reversed(regions):
                 region._lock.release()
 
@@ -2176,9 +2438,15 @@ class Region(SoleOwner):
             # Built before the call, so that nothing can fail after it.
             old_range = Region.__new__(Region)
             old_range._lock = _thread.RLock()
+            old_range._busy = old_range._view = old_range._array = old_range._pagemap = None
+            old_range._length = 0
+            old_range._fast_read = old_range._fast_write = old_range._tabled = -1
+            old_range._readable = old_range._writable = _NO_TABLE
             # The guard markers move with the page tables: the old range has none.
             kept = _Mapping(
-                self._address, PageMap(old_mapped, _unguarded(pages.states[0])), old_range
+                self._address,
+                PageMap(old_mapped, _unguarded(pages.states[0]), _PAGE_SIZE, _NEEDS),
+                old_range,
             )
             kept.identity, kept.file_offset = mapping.identity, mapping.file_offset
             if mapping.fd >= 0:
@@ -2371,7 +2639,11 @@ class Region(SoleOwner):
             # views over whole pages cut off are in the way.
             self._check_unsealed(new_mapped, old_mapped, call)
             self._check_exports(new_mapped, old_mapped, call)
-            self._unmap_runs(new_mapped, old_mapped, call)
+            runs = pages.runs(new_mapped, old_mapped)
+            # Forgotten before the kernel unmaps them (as in munmap).
+            pages.assign(new_mapped, old_mapped, None)
+            self._refresh()
+            self._unmap_forgotten(runs, call)
             pages.resize(new_mapped, None)
 
             self._set_length(self._address, new_length, new_mapped)
@@ -2399,6 +2671,12 @@ class Region(SoleOwner):
         self._check_unsealed(last_start, old_mapped, call)
 
         flags = _MREMAP_MAYMOVE if moving and not views and last_start == 0 else 0
+        if flags:
+            # The mapping may move: until _set_length, nothing may use the
+            # old address (an access from a trace hook or a signal handler
+            # in between is refused by _check_access).
+            self._view = self._array = None
+            self._fast_read = self._fast_write = self._tabled = -1
         try:
             address = (
                 raw.mremap(
@@ -2410,6 +2688,10 @@ class Region(SoleOwner):
                 - last_start
             )
         except OSError as error:
+            if flags:  # it did not move
+                self._view = _foreign.memory_view(self._address, old_mapped)
+                self._array = _foreign.byte_array(self._address)
+                self._refresh()
             if error.errno == _errno.EFAULT:
                 raise ValueError(
                     f"cannot {call}: the kernel keeps this region as several areas (after "
@@ -2440,6 +2722,7 @@ class Region(SoleOwner):
             self._close()
             return
         self._view = _foreign.memory_view(address, mapped_length)
+        self._array = _foreign.byte_array(address)
         self._refresh()
 
     def _check_file_size(self, end: int) -> None:

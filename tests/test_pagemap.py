@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rawmmap._pagemap import DONTFORK, PageMap
+from rawmmap._pagemap import DONTFORK, GUARD, PageMap, allows
 
 pytest.importorskip("hypothesis", reason="hypothesis is not installed (a test-only dependency)")
 
@@ -12,7 +12,9 @@ import hypothesis
 from hypothesis import strategies
 
 PAGE = 16
-STATES = [None, 0, 1, 3, 1 | DONTFORK, 3 | DONTFORK]
+STATES = [None, 0, 1, 3, 1 | DONTFORK, 3 | DONTFORK, 3 | GUARD]
+#: The needs the tables are kept for (READ and WRITE on every POSIX table).
+NEEDS = (1, 2)
 
 
 def model_runs(model: list[int | None], start: int, stop: int) -> list[tuple[int, int, int | None]]:
@@ -44,6 +46,18 @@ def check_against(pages: PageMap, model: list[int | None]) -> None:
         else:
             merged.append((a, b))
     assert pages.mapped() == merged
+    if pages.tables is not None:
+        for table, need in zip(pages.tables, NEEDS):
+            assert table == model_reach(model, need)
+
+
+def model_reach(model: list[int | None], need: int) -> list[int]:
+    """The reach of each page of a per-page model (see rawmmap._pagemap), then 0."""
+    ok = [allows(state, need) for state in model] + [False]
+    return [
+        (index + (2 if ok[index + 1] else 1)) * PAGE if ok[index] else 0
+        for index in range(len(model))
+    ] + [0]
 
 
 operation = strategies.tuples(
@@ -63,7 +77,7 @@ operation = strategies.tuples(
 def test_page_map_matches_a_per_page_model(
     size: int, state: int | None, operations: list[tuple[str, int, int, int | None]]
 ) -> None:
-    pages = PageMap(size * PAGE, state)
+    pages = PageMap(size * PAGE, state, PAGE, NEEDS)
     model: list[int | None] = [state] * size
     for kind, first, second, new_state in operations:
         low, high = sorted((first, second))
@@ -79,11 +93,7 @@ def test_page_map_matches_a_per_page_model(
             start, stop = min(low * PAGE + 3, size_bytes), min(high * PAGE, size_bytes)
             assert pages.runs(start, stop) == model_runs(model, start, stop)
             expected = next(
-                (
-                    run
-                    for run in model_runs(model, start, stop)
-                    if run[2] is None or run[2] & 1 != 1
-                ),
+                (run for run in model_runs(model, start, stop) if not allows(run[2], 1)),
                 None,
             )
             assert pages.first_denied(start, stop, 1) == expected

@@ -36,13 +36,18 @@ def test_page_state_after_touch_dontneed_and_fork() -> None:
         assert states[0].exclusive
         region.madvise(Advice.DONTNEED, 2 * PAGE, PAGE)
         assert region.page_state(2 * PAGE, PAGE).count(PageFlag.PRESENT) == 0
+        reader, writer = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - child
+            os.close(writer)
+            os.read(reader, 1)  # alive until the parent has looked
             os._exit(0 if region[0] == 1 else 1)
+        os.close(reader)
         try:
             # While the child lives, the page is shared copy-on-write.
             shared = region.page_state(0, PAGE)[0]
         finally:
+            os.close(writer)
             _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
         assert shared.present and not shared.exclusive

@@ -444,6 +444,52 @@ def test_trace_hook_that_unmaps_while_stopped_inside_read(run_child: RunChild) -
     assert "refused" in result.stdout
 
 
+def test_trace_hook_that_reads_while_a_page_call_takes_pages_away(run_child: RunChild) -> None:
+    # Between the kernel call and the page map's update a trace hook (or a
+    # signal handler) may read and write: the map must lose the pages first.
+    result = run_child(
+        """
+        import sys, rawmmap
+        PAGE = rawmmap.page_size()
+        calls = {
+            "munmap": lambda r: r.munmap(),
+            "munmap part": lambda r: r.munmap(PAGE, PAGE),
+            "mprotect": lambda r: r.mprotect(rawmmap.Prot.NONE, 0, 2 * PAGE),
+            "mprotect mixed": lambda r: r.mprotect(rawmmap.Prot.READ, PAGE, PAGE),
+        }
+        outcomes = set()
+        for name, call in calls.items():
+            for mixed in (False, True):
+                region = rawmmap.map_anonymous(3 * PAGE)
+                if mixed:
+                    region.mprotect(rawmmap.Prot.READ, 2 * PAGE, PAGE)
+                def hook(frame, event, arg, region=region):
+                    if frame.f_code.co_filename.endswith("region.py") and event == "line":
+                        for access in (
+                            lambda: region.read(PAGE - 4, 8),
+                            lambda: region[PAGE + 1],
+                            lambda: region.write(PAGE - 4, bytes(8)),
+                            lambda: region.__setitem__(slice(PAGE, PAGE + 8), bytes(8)),
+                        ):
+                            try:
+                                access()
+                                outcomes.add("ok")
+                            except (ValueError, PermissionError):
+                                outcomes.add("refused")
+                    return hook
+                sys.settrace(hook)
+                try:
+                    call(region)
+                finally:
+                    sys.settrace(None)
+                region.munmap()
+        print("survived", sorted(outcomes))
+        """
+    )
+    assert_clean_exit(result)
+    assert "survived" in result.stdout
+
+
 def test_a_read_nested_inside_another_call_is_allowed() -> None:
     with anon() as region:
         region.write(0, b"nested")
