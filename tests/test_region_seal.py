@@ -18,8 +18,8 @@ import rawmmap
 from rawmmap import raw
 
 from .conftest import RunChild
-from .test_region_guard import _kernel_has_guards
 from .support import run_python
+from .test_region_guard import _kernel_has_guards
 
 PAGE = rawmmap.page_size()
 
