@@ -18,7 +18,10 @@ from .emulation import (
     EXEC_SEAL_IS_IGNORED,
     FIXED_NOREPLACE_IS_IGNORED,
     FUTURE_WRITE_SEAL_IS_IGNORED,
+    MADV_REMOVE_IS_MISSING,
+    MEMFD_LONG_NAME_IS_ENAMETOOLONG,
     MINCORE_SAYS_ALL_RESIDENT,
+    MSYNC_KEEPS_MTIME,
     OFFSET_IS_TRUNCATED,
     OVERCOMMIT_IS_NOT_HEURISTIC,
     SHARED_VALIDATE_IS_UNKNOWN,
@@ -259,6 +262,9 @@ _CHECKS_THAT_SHOW: dict[str, tuple[str, ...]] = {
     "mprotect-unknown-prot": (UNKNOWN_PROT_BIT_IS_ACCEPTED,),
     "memfd-seal-future-write": (FUTURE_WRITE_SEAL_IS_IGNORED,),
     "memfd-seal-exec": (EXEC_SEAL_IS_IGNORED,),
+    "msync-marks-mtime": (MSYNC_KEEPS_MTIME,),
+    "madv-remove-shared": (MADV_REMOVE_IS_MISSING,),
+    "memfd-name-too-long": (MEMFD_LONG_NAME_IS_ENAMETOOLONG,),
 }
 
 
