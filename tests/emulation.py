@@ -44,17 +44,29 @@ import pytest
 from rawmmap.probe.machine import cpu_family
 
 __all__ = [
+    "EXEC_SEAL_IS_IGNORED",
     "FIXED_NOREPLACE_IS_IGNORED",
+    "FUTURE_WRITE_SEAL_IS_IGNORED",
     "GUEST_SPACE_IS_RESERVED",
     "MADVISE_IS_EMULATED",
+    "MADV_REMOVE_IS_MISSING",
     "MEMFD_HAS_A_LINK",
+    "MEMFD_IS_NOT_SPARSE",
+    "MEMFD_LONG_NAME_IS_ENAMETOOLONG",
     "MINCORE_SAYS_ALL_RESIDENT",
     "MLOCK2_IS_MISSING",
+    "MSYNC_KEEPS_MTIME",
     "OFFSET_IS_TRUNCATED",
+    "OVERCOMMIT_IS_NOT_HEURISTIC",
+    "PIDFD_OPEN_IS_MISSING",
     "POINTER_BITS",
     "QEMU_USER",
     "SEALED_MEMFD_REFUSES_READ_ONLY_SHARED_MAP",
+    "SHARED_VALIDATE_IS_UNKNOWN",
+    "SHM_FREE_SPACE_IS_UNBOUNDED",
     "UNKNOWN_PROT_BIT_IS_ACCEPTED",
+    "VMLCK_IS_MISSING",
+    "WIPEONFORK_IS_REFUSED",
     "cpu_family",
     "is_missing",
     "kernel_machine",
@@ -128,6 +140,8 @@ _MS_ASYNC = 1  # MS_ASYNC on every Linux architecture
 _MLOCK_ONFAULT = 1
 _BOGUS_ADVICE = 9999
 _GIB = 1 << 30
+_F_SEAL_FUTURE_WRITE = 0x10  # linux/fcntl.h
+_F_SEAL_EXEC = 0x20
 
 
 def _flag(name: str) -> int | None:
@@ -138,6 +152,16 @@ def _flag(name: str) -> int | None:
     except ImportError:  # pragma: no cover - rawmmap always imports in the suite
         return None
     member = getattr(MapFlag, name, None)
+    return None if member is None else int(member)
+
+
+def _advice(name: str) -> int | None:
+    # The per-arch value from the code under test's table, as _flag.
+    try:
+        from rawmmap.flags import Advice
+    except ImportError:  # pragma: no cover - rawmmap always imports in the suite
+        return None
+    member = getattr(Advice, name, None)
     return None if member is None else int(member)
 
 
@@ -339,6 +363,295 @@ def _detect_sealed_memfd_refuses_read_only_shared_map() -> str | None:
     )
 
 
+def _detect_vmlck_missing() -> str | None:
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            if any(line.startswith("VmLck:") for line in status):
+                return None
+    except OSError:
+        return None
+    return (
+        "/proc/self/status has no VmLck line here (checked at run time): "
+        f"{_who()} does not report locked memory there (gVisor lists only VmSize, VmRSS "
+        "and VmData)"
+    )
+
+
+def _detect_shared_validate_unknown() -> str | None:
+    validate = _flag("SHARED_VALIDATE")
+    if validate is None:
+        return None
+    try:
+        with tempfile.TemporaryFile() as file:
+            file.write(bytes(_PAGE))
+            file.flush()
+            ctypes.set_errno(0)
+            address = _mmap(None, _PAGE, mmap.PROT_READ, validate, file.fileno(), 0)
+            if address not in (None, _MAP_FAILED):
+                _munmap(address, _PAGE)
+                return None
+            code = ctypes.get_errno()
+    except OSError:
+        return None
+    if code != errno.EINVAL:
+        return None
+    return (
+        "mmap(MAP_SHARED_VALIDATE) of a regular file with no other flag failed with EINVAL "
+        f"here (checked at run time): {_who()} does not know the mapping type "
+        "MAP_SHARED_VALIDATE (mmap(2): MAP_SHARED_VALIDATE since Linux 4.15)"
+    )
+
+
+def _detect_msync_keeps_mtime() -> str | None:
+    try:
+        with tempfile.NamedTemporaryFile() as file:
+            file.write(bytes(_PAGE))
+            file.flush()
+            os.utime(file.fileno(), ns=(0, 0))
+            with mmap.mmap(file.fileno(), _PAGE) as view:
+                view[0:1] = b"z"
+                view.flush()
+            mtime = os.fstat(file.fileno()).st_mtime_ns
+    except (OSError, ValueError):
+        return None
+    if mtime != 0:
+        return None
+    return (
+        "a store through a MAP_SHARED file mapping followed by msync(MS_SYNC) left the "
+        f"file's st_mtime unchanged here (checked at run time): {_who()} does not mark "
+        "the file modified (POSIX mmap: st_ctime and st_mtime are marked for update "
+        "after a store and before msync)"
+    )
+
+
+def _detect_madv_remove_missing() -> str | None:
+    remove = _advice("REMOVE")
+    if remove is None:
+        return None
+    address = _mmap(
+        None,
+        _PAGE,
+        mmap.PROT_READ | mmap.PROT_WRITE,
+        mmap.MAP_SHARED | mmap.MAP_ANONYMOUS,
+        -1,
+        0,
+    )
+    if address in (None, _MAP_FAILED):
+        return None
+    try:
+        ctypes.set_errno(0)
+        if _madvise(address, _PAGE, remove) == 0:
+            return None
+        code = ctypes.get_errno()
+    finally:
+        _munmap(address, _PAGE)
+    if code != errno.ENOSYS:
+        return None
+    return (
+        "madvise(MADV_REMOVE) of a shared anonymous page failed with ENOSYS here "
+        f"(checked at run time): {_who()} does not implement hole punching through "
+        "madvise (gVisor)"
+    )
+
+
+def _detect_wipeonfork_refused() -> str | None:
+    wipeonfork = _advice("WIPEONFORK")
+    address = _anonymous(_PAGE) if wipeonfork is not None else None
+    if wipeonfork is None or address is None:
+        return None
+    try:
+        ctypes.set_errno(0)
+        if _madvise(address, _PAGE, wipeonfork) == 0:
+            return None
+        code = ctypes.get_errno()
+    finally:
+        _munmap(address, _PAGE)
+    return (
+        f"madvise(MADV_WIPEONFORK) of private anonymous memory failed with "
+        f"{errno.errorcode.get(code, code)} here (checked at run time): {_who()} does not "
+        "have it (madvise(2): MADV_WIPEONFORK since Linux 4.14; gVisor answers EINVAL)"
+    )
+
+
+def _detect_memfd_long_name_is_enametoolong() -> str | None:
+    create = getattr(os, "memfd_create", None)
+    if create is None:
+        return None
+    try:
+        os.close(create("x" * 250, 0))
+    except OSError as error:
+        if error.errno != errno.ENAMETOOLONG:
+            return None
+    else:
+        return None
+    return (
+        "memfd_create(2) with a 250-byte name failed with ENAMETOOLONG here (checked at run "
+        f"time): {_who()} does not answer EINVAL, memfd_create(2)'s error for a name "
+        "longer than 249 bytes"
+    )
+
+
+def _sealed_memfd(seal: int) -> int | None:
+    add_seals = getattr(fcntl, "F_ADD_SEALS", None)
+    fd = _memfd(getattr(os, "MFD_ALLOW_SEALING", 2))
+    if fd is None or add_seals is None:
+        return None
+    try:
+        os.ftruncate(fd, _PAGE)
+        fcntl.fcntl(fd, add_seals, seal)
+    except OSError:
+        os.close(fd)
+        return None  # the kernel does not know the seal: its tests skip by themselves
+    return fd
+
+
+def _detect_future_write_seal_ignored() -> str | None:
+    fd = _sealed_memfd(_F_SEAL_FUTURE_WRITE)
+    if fd is None:
+        return None
+    try:
+        os.pwrite(fd, b"x", 0)
+    except PermissionError:
+        return None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return (
+        "write(2) to a memfd with F_SEAL_FUTURE_WRITE succeeded here (checked at run "
+        f"time): {_who()} accepts the seal but does not enforce it (gVisor; fcntl(2): "
+        "F_SEAL_FUTURE_WRITE since Linux 5.1, write(2) then fails with EPERM)"
+    )
+
+
+def _detect_exec_seal_ignored() -> str | None:
+    fd = _sealed_memfd(_F_SEAL_EXEC)
+    if fd is None:
+        return None
+    try:
+        os.fchmod(fd, 0o666)
+    except PermissionError:
+        return None
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return (
+        "fchmod(2) clearing the exec bits of a memfd with F_SEAL_EXEC succeeded here "
+        f"(checked at run time): {_who()} accepts the seal but does not enforce it "
+        "(gVisor; the kernel's memfd F_SEAL_EXEC, Linux 6.3: fchmod(2) then fails with EPERM)"
+    )
+
+
+def _meminfo_bytes(field: str) -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _detect_overcommit_not_heuristic() -> str | None:
+    try:
+        with open("/proc/sys/vm/overcommit_memory", encoding="ascii") as setting:
+            mode = setting.read().strip()
+    except OSError:
+        return None
+    total = _meminfo_bytes("MemTotal")
+    if mode != "0" or total is None or POINTER_BITS < 64:
+        return None
+    length = 2 * (total + (_meminfo_bytes("SwapTotal") or 0))
+    address = _mmap(None, length, mmap.PROT_READ | mmap.PROT_WRITE, _PRIVATE_ANONYMOUS, -1, 0)
+    if address in (None, _MAP_FAILED):
+        return None  # ENOMEM: the obvious overcommit was refused
+    _munmap(address, length)
+    return (
+        f"a private writable map of {length} bytes (twice RAM + swap) succeeded here "
+        "without MAP_NORESERVE although vm.overcommit_memory is 0 (checked at run time): "
+        f"{_who()} does not refuse obvious overcommits (gVisor)"
+    )
+
+
+def _detect_pidfd_open_missing() -> str | None:
+    pidfd_open = getattr(os, "pidfd_open", None)
+    if pidfd_open is None:
+        return None
+    try:
+        os.close(pidfd_open(os.getpid()))
+    except OSError as error:
+        if error.errno != errno.ENOSYS:
+            return None
+        return (
+            f"pidfd_open(2) failed with ENOSYS here (checked at run time): {_who()} has "
+            "no process descriptors (gVisor 20221219; pidfd_open(2): since Linux 5.3)"
+        )
+    return None
+
+
+def _detect_memfd_not_sparse() -> str | None:
+    fd = _memfd(0)
+    if fd is None:
+        return None
+    try:
+        os.ftruncate(fd, 1 << 20)
+        blocks = os.fstat(fd).st_blocks
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    if blocks == 0:
+        return None
+    return (
+        f"fstat(2) of a memfd just grown to 1 MiB by ftruncate counts {blocks} blocks here "
+        f"(checked at run time): {_who()} reports the size as allocated (Linux's tmpfs "
+        "allocates nothing until a page is touched)"
+    )
+
+
+def _free_space(path_or_fd: str | int) -> tuple[int, int] | None:
+    """(f_blocks, bytes free) of the file system of ``path_or_fd``, or None."""
+    try:
+        status = os.statvfs(path_or_fd)
+    except OSError:
+        return None
+    return status.f_blocks, status.f_bavail * status.f_frsize
+
+
+def _detect_shm_free_space_unbounded() -> str | None:
+    memory = _meminfo_bytes("MemTotal")
+    if memory is None:
+        return None
+    memory += _meminfo_bytes("SwapTotal") or 0
+    seen = {"/dev/shm": _free_space("/dev/shm")}
+    fd = _memfd(0)
+    if fd is not None:
+        try:
+            seen["a memfd's file system"] = _free_space(fd)
+        finally:
+            os.close(fd)
+    # f_blocks 0 is "no limit" (the kernel's internal mount behind
+    # memfd_create): rawmmap then does not reserve, so nothing is attempted.
+    unbounded = {
+        where: free
+        for where, space in seen.items()
+        if space is not None
+        for blocks, free in [space]
+        if blocks and free > memory
+    }
+    if not unbounded:
+        return None
+    where, free = next(iter(unbounded.items()))
+    return (
+        f"statvfs of {where} reports {free} bytes free here, more than RAM + swap "
+        f"(checked at run time): {_who()} does not bound it by memory, so a "
+        "posix_fallocate of 2**62 bytes is attempted instead of refused with ENOSPC "
+        "(under gVisor 20221219 the sandbox was killed)"
+    )
+
+
 #: Skip reasons; each is replaced below by what was observed, where it was.
 MADVISE_IS_EMULATED = "madvise(2) with an unknown advice returns 0 instead of EINVAL"
 MLOCK2_IS_MISSING = "mlock2(2) is missing (ENOSYS, or EINVAL from glibc's fallback)"
@@ -351,6 +664,18 @@ MEMFD_HAS_A_LINK = "a memfd has st_nlink != 0"
 SEALED_MEMFD_REFUSES_READ_ONLY_SHARED_MAP = (
     "a read-only shared map of a write-sealed memfd is refused with EPERM"
 )
+VMLCK_IS_MISSING = "/proc/self/status has no VmLck line"
+SHARED_VALIDATE_IS_UNKNOWN = "MAP_SHARED_VALIDATE alone is refused with EINVAL"
+MSYNC_KEEPS_MTIME = "a store and msync(MS_SYNC) leave the file's st_mtime unchanged"
+MADV_REMOVE_IS_MISSING = "madvise(MADV_REMOVE) fails with ENOSYS"
+WIPEONFORK_IS_REFUSED = "madvise(MADV_WIPEONFORK) is refused"
+MEMFD_LONG_NAME_IS_ENAMETOOLONG = "memfd_create(2) answers ENAMETOOLONG, not EINVAL"
+FUTURE_WRITE_SEAL_IS_IGNORED = "F_SEAL_FUTURE_WRITE is accepted but not enforced"
+EXEC_SEAL_IS_IGNORED = "F_SEAL_EXEC is accepted but not enforced"
+OVERCOMMIT_IS_NOT_HEURISTIC = "an obvious overcommit is mapped in overcommit mode 0"
+PIDFD_OPEN_IS_MISSING = "pidfd_open(2) fails with ENOSYS"
+MEMFD_IS_NOT_SPARSE = "a memfd grown by ftruncate counts allocated blocks"
+SHM_FREE_SPACE_IS_UNBOUNDED = "/dev/shm reports more free space than RAM + swap"
 
 _DETECTORS: dict[str, Callable[[], str | None]] = {
     "MADVISE_IS_EMULATED": _detect_madvise_accepts_any_advice,
@@ -362,6 +687,18 @@ _DETECTORS: dict[str, Callable[[], str | None]] = {
     "UNKNOWN_PROT_BIT_IS_ACCEPTED": _detect_unknown_prot_bit_accepted,
     "MEMFD_HAS_A_LINK": _detect_memfd_has_a_link,
     "SEALED_MEMFD_REFUSES_READ_ONLY_SHARED_MAP": _detect_sealed_memfd_refuses_read_only_shared_map,
+    "VMLCK_IS_MISSING": _detect_vmlck_missing,
+    "SHARED_VALIDATE_IS_UNKNOWN": _detect_shared_validate_unknown,
+    "MSYNC_KEEPS_MTIME": _detect_msync_keeps_mtime,
+    "MADV_REMOVE_IS_MISSING": _detect_madv_remove_missing,
+    "WIPEONFORK_IS_REFUSED": _detect_wipeonfork_refused,
+    "MEMFD_LONG_NAME_IS_ENAMETOOLONG": _detect_memfd_long_name_is_enametoolong,
+    "FUTURE_WRITE_SEAL_IS_IGNORED": _detect_future_write_seal_ignored,
+    "EXEC_SEAL_IS_IGNORED": _detect_exec_seal_ignored,
+    "OVERCOMMIT_IS_NOT_HEURISTIC": _detect_overcommit_not_heuristic,
+    "PIDFD_OPEN_IS_MISSING": _detect_pidfd_open_missing,
+    "MEMFD_IS_NOT_SPARSE": _detect_memfd_not_sparse,
+    "SHM_FREE_SPACE_IS_UNBOUNDED": _detect_shm_free_space_unbounded,
 }
 
 #: Reason -> True when the capability it names is missing here.

@@ -219,3 +219,19 @@ def test_kernel_images_are_found_in_boot_and_in_sid_modules_directory(tmp_path: 
     (tmp_path / "usr/lib/modules/7.2.13+deb14-cloud-amd64/vmlinuz").write_bytes(b"")
     versions = [version for version, _ in kernel._images(tmp_path)]
     assert versions == ["6.1.0-50-cloud-amd64", "7.2.13+deb14-cloud-amd64"]
+
+
+def test_table_prints_saved_results_in_target_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from platforms import cli
+
+    for name, passed in (("gvisor", 5), ("cpython3.14", 7)):
+        result = results.Result(name, counts={"passed": passed}, pytest_status=0)
+        (tmp_path / f"{name}.result.json").write_text(json.dumps(result.to_json()))
+    assert cli.main(["--cache", str(tmp_path), "--output", str(tmp_path), "table"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| c")]
+    assert rows[0].startswith("| cpython3.14 |")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli.main(["--cache", str(tmp_path), "--output", str(empty), "table"]) == 2

@@ -138,10 +138,13 @@ def test_emulation_environment_override_and_gvisor(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("RAWMMAP_UNDER_QEMU", "1")
     assert machine.detect_emulation("x86_64", "x86_64") == "qemu-user"
     monkeypatch.setenv("RAWMMAP_UNDER_QEMU", "0")
+    monkeypatch.setattr(machine, "read_text", lambda path: "Linux version 6.1")
     assert machine.detect_emulation("aarch64", "x86_64") == ""
-    monkeypatch.delenv("RAWMMAP_UNDER_QEMU")
     gvisor = "Linux version 4.4.0 #1 SMP Sun Jan 10 15:06:54 PST 2016"
     monkeypatch.setattr(machine, "read_text", lambda path: gvisor)
+    # "not qemu-user" (tools/platforms sets it for its gVisor target) still finds gVisor.
+    assert machine.detect_emulation("x86_64", "x86_64") == "gVisor"
+    monkeypatch.delenv("RAWMMAP_UNDER_QEMU")
     assert machine.detect_emulation("x86_64", "x86_64") == "gVisor"
 
 

@@ -23,6 +23,7 @@ from rawmmap import _foreign, raw
 from rawmmap.flags import Advice, MapFlag, MemfdSecretFlag, PkeyRights, Prot
 
 from .conftest import RunChild
+from .emulation import PIDFD_OPEN_IS_MISSING, is_missing
 
 RW = int(Prot.READ | Prot.WRITE)
 ANON = int(MapFlag.PRIVATE | MapFlag.ANONYMOUS)
@@ -593,6 +594,8 @@ def test_process_madvise_bad_ranges_raise_before_the_call(
 def _pidfd_of(child: subprocess.Popen[bytes]) -> int:
     if not hasattr(os, "pidfd_open"):
         pytest.skip("os.pidfd_open is missing")
+    if is_missing(PIDFD_OPEN_IS_MISSING):
+        pytest.skip(PIDFD_OPEN_IS_MISSING)
     return os.pidfd_open(child.pid)
 
 

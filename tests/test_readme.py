@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .emulation import MINCORE_SAYS_ALL_RESIDENT, is_missing
 from .support import ROOT, run_python
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -42,9 +43,14 @@ def test_readme_quickstart_runs_clean_and_prints_what_it_says(tmp_path: Path) ->
     ]
     printed = result.stdout.splitlines()
     assert len(printed) == len(expected)
+    all_resident = is_missing(MINCORE_SAYS_ALL_RESIDENT)
     for output, comment in zip(printed, expected):
         if comment is None:
             assert output.startswith("refused: ")
+        elif all_resident and comment == "[True, False, False]":
+            # tests/emulation.py saw mincore report every page resident here
+            # (gVisor): the untouched pages cannot show as not resident.
+            assert output == "[True, True, True]", MINCORE_SAYS_ALL_RESIDENT
         else:
             assert output == comment
     assert list(tmp_path.iterdir()) == [], "the quickstart left files behind"

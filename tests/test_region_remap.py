@@ -370,7 +370,15 @@ def test_hugetlb_region_is_sized_and_aligned_in_huge_pages(huge_pages: int) -> N
         region.mprotect(Prot.READ, 0, huge_pages)
         with pytest.raises(rawmmap.ProtectionError):
             region[0] = 1
-        region.madvise(Advice.DONTNEED, 0, 1)  # rounded up to the huge page
+        try:
+            region.madvise(Advice.DONTNEED, 0, 1)  # rounded up to the huge page
+        except OSError as error:
+            if error.errno != errno.EINVAL:
+                raise
+            # Seen on Linux 5.10: hugetlb mappings took MADV_DONTNEED only
+            # from 5.18 (commit 90e7e7f5ef3f, "mm: enable MADV_DONTNEED for
+            # hugetlb mappings").
+            pytest.skip(f"MADV_DONTNEED of a hugetlb mapping is EINVAL here: {error}")
         assert region.read(0, 5) == bytes(5)
     finally:
         region.munmap()

@@ -240,6 +240,31 @@ def check_msync_sync_and_async(context: ProbeContext) -> Outcome:
     return judge(expected, f"SYNC|ASYNC: {both}; SYNC: {alone}")
 
 
+@check("msync-marks-mtime")
+def check_msync_marks_mtime(context: ProbeContext) -> Outcome:
+    """A store through a MAP_SHARED mapping, then msync(MS_SYNC), updates the file's st_mtime.
+
+    The file's times are set to the epoch first, so no clock resolution
+    can hide the update.
+
+    Source: POSIX.1-2017 mmap(): "The st_ctime and st_mtime fields of a
+    file that is mapped with MAP_SHARED and PROT_WRITE shall be marked for
+    update at some point in the interval between a write reference to the
+    mapped region and the next call to msync() with MS_ASYNC or MS_SYNC
+    for that portion of the file by any process."
+    """
+    expected = "st_mtime updated"
+    with make_file(context, "mtime", bytes(PAGE)) as descriptor:
+        if os.utime not in os.supports_fd:  # pragma: no cover - POSIX systems have futimens
+            raise CheckSkipped("os.utime cannot set a descriptor's times here", expected)
+        os.utime(descriptor, ns=(0, 0))
+        with mapping(PAGE, READ_WRITE, MapFlag.SHARED, descriptor) as address:
+            raw.write(address, b"z")
+            raw.msync(address, PAGE, SyncFlag.SYNC)
+        mtime = os.fstat(descriptor).st_mtime_ns
+    return judge(expected, "st_mtime updated" if mtime else "st_mtime unchanged")
+
+
 @check("truncate-then-extend")
 def check_truncate_then_extend(context: ProbeContext) -> Outcome:
     """Extending a truncated file makes the page past the old end valid again, zero-filled (child).

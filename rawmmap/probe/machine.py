@@ -83,17 +83,21 @@ def detect_emulation(machine: str | None = None, kernel_machine: str | None = No
 
     qemu-user rewrites ``uname -m`` to the guest's machine but not
     ``/proc/sys/kernel/arch`` (the kernel's, Linux 6.1+), so two CPU
-    families mean qemu-user; ``RAWMMAP_UNDER_QEMU=1``/``0`` overrides.
+    families mean qemu-user; ``RAWMMAP_UNDER_QEMU=1``/``0`` overrides that
+    test (``0`` still lets gVisor be recognised).
     gVisor announces itself in /proc/version or its made-up boot log.
     """
     setting = os.environ.get("RAWMMAP_UNDER_QEMU", "")
-    if setting in ("0", "1"):
-        return "qemu-user" if setting == "1" else ""
-    machine = machine if machine is not None else os.uname().machine
-    if kernel_machine is None:
-        kernel_machine = read_text("/proc/sys/kernel/arch")
-    if kernel_machine and cpu_family(kernel_machine) != cpu_family(machine):
+    if setting == "1":
         return "qemu-user"
+    if setting != "0":
+        # "0" says "not qemu-user" only: a sandbox is still looked for below
+        # (tools/platforms sets 0 for its gVisor target too).
+        machine = machine if machine is not None else os.uname().machine
+        if kernel_machine is None:
+            kernel_machine = read_text("/proc/sys/kernel/arch")
+        if kernel_machine and cpu_family(kernel_machine) != cpu_family(machine):
+            return "qemu-user"
     version = read_text("/proc/version") or ""
     # gVisor's /proc/version is a fixed made-up line (4.4.0, Jan 10 2016).
     if "gvisor" in version.lower() or "Sun Jan 10 15:06:54 PST 2016" in version:

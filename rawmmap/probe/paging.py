@@ -361,6 +361,37 @@ def check_madv_dontneed_file_shared(context: ProbeContext) -> Outcome:
     return judge(expected, expected if back == b"kept" else f"reads {back!r} after DONTNEED")
 
 
+@check("madv-remove-shared")
+def check_madv_remove_shared(context: ProbeContext) -> Outcome:
+    """MADV_REMOVE punches a hole in shared memory: the page reads back as zero.
+
+    Refused on a private mapping (EINVAL).
+
+    Source: Linux madvise(2), MADV_REMOVE (since Linux 2.6.16): "Free up a
+    given range of pages and its associated backing store. This is
+    equivalent to punching a hole in the corresponding range of the
+    backing store ... Subsequent accesses in the specified address range
+    will see data with a value of zero"; EINVAL: "advice is MADV_REMOVE
+    ... and the specified address range includes ... private" mappings
+    (the kernel's madvise_remove: "VM_SHARED" only).
+    """
+    expected = "shared: reads back as zero; private: EINVAL"
+    if not hasattr(Advice, "REMOVE"):
+        raise CheckSkipped("MADV_REMOVE is not on this platform", expected)
+    skip_under_qemu(context, MADVISE_UNDER_QEMU, expected)
+    with mapping(PAGE, READ_WRITE, SHARED_ANONYMOUS) as address:
+        raw.write(address, b"gone")
+        removed = attempt(lambda: raw.madvise(address, PAGE, Advice.REMOVE))
+        back = raw.read(address, 4)
+    with mapping(PAGE, READ_WRITE, PRIVATE_ANONYMOUS) as address:
+        private = attempt(lambda: raw.madvise(address, PAGE, Advice.REMOVE))
+    if removed != "succeeded":
+        shared = removed
+    else:
+        shared = "reads back as zero" if back == bytes(4) else f"reads {back!r}"
+    return judge(expected, f"shared: {shared}; private: {private}")
+
+
 @check("madv-free-lazy")
 def check_madv_free_lazy(context: ProbeContext) -> Outcome:
     """MADV_FREE is lazy: without memory pressure the data stay, and a store cancels the free.

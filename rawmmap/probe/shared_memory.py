@@ -326,6 +326,27 @@ def check_memfd_sealing_needs_allow(context: ProbeContext) -> Outcome:
     return judge(expected, f"seals: {shown}; F_ADD_SEALS: {result}")
 
 
+@check("memfd-name-too-long")
+def check_memfd_name_too_long(context: ProbeContext) -> Outcome:
+    """memfd_create takes a name of 249 bytes and refuses one of 250 with EINVAL.
+
+    Source: Linux memfd_create(2), EINVAL: "name was too long. (The limit
+    is 249 bytes, excluding the terminating null byte.)"
+    """
+    expected = "249 bytes: created; 250 bytes: EINVAL"
+    if not hasattr(os, "memfd_create"):
+        raise CheckSkipped("os.memfd_create is not available here (Linux 3.17+, glibc 2.27+)")
+    answers = []
+    for length in (249, 250):
+        try:
+            os.close(raw.memfd_create("m" * length, os.MFD_CLOEXEC))
+        except OSError as error:
+            answers.append(f"{length} bytes: {errno_name(error.errno)}")
+        else:
+            answers.append(f"{length} bytes: created")
+    return judge(expected, "; ".join(answers))
+
+
 @check("memfd-secret")
 def check_memfd_secret(context: ProbeContext) -> Outcome:
     """memfd_secret memory reads back what was written, and /proc/self/mem cannot reach it.

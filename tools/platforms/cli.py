@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .results import Result, format_line, format_markdown
+from .results import Result, format_line, format_markdown, result_from_json
 from .runner import Cache, Options, default_cache, run_target
 from .targets import TARGETS, Target, ci_targets, get_target
 
@@ -36,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     commands.add_parser("list", help="list the targets")
+    commands.add_parser("table", help="print the results table of the reports in OUTPUT (no run)")
     run = commands.add_parser("run", help="run some targets")
     run.add_argument("targets", nargs="+", metavar="TARGET")
     for name, text in (("all", "run every target"), ("ci", "run the CI subset")):
@@ -47,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
             help="results table file (default: OUTPUT/results.md)",
         )
     for sub in commands.choices.values():
-        if sub.prog.endswith("list"):
+        if sub.prog.endswith(("list", "table")):
             continue
         sub.add_argument("--no-probe", action="store_true", help="run the suite only")
         sub.add_argument(
@@ -68,6 +69,15 @@ def _list() -> str:
     )
 
 
+def _saved_results(directory: Path) -> list[Result]:
+    """The results a run left in ``directory``, in the order of the target table."""
+    order = {target.name: index for index, target in enumerate(TARGETS)}
+    found = []
+    for path in sorted(directory.glob("*.result.json")):
+        found.append(result_from_json(json.loads(path.read_text(encoding="utf-8"))))
+    return sorted(found, key=lambda result: (order.get(result.target, len(order)), result.target))
+
+
 def _run(targets: Sequence[Target], options: Options) -> list[Result]:
     results = []
     for target in targets:
@@ -84,6 +94,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     cache = Cache((arguments.cache or default_cache()).resolve())
     output = (arguments.output or cache.root / "results").resolve()
+    if arguments.command == "table":
+        found = _saved_results(output)
+        if not found:
+            print(f"tools/platforms: no *.result.json in {output}", file=sys.stderr)
+            return 2
+        print(format_markdown(found), end="")
+        return 0
     try:
         if arguments.command == "run":
             targets = [get_target(name) for name in arguments.targets]
