@@ -765,8 +765,7 @@ class Region(SoleOwner):
         self._fd = fd
         self._offset = offset
         self._file_identity = mapping.identity
-        self._view = _foreign.memory_view(mapping.address, mapping.pages.size)
-        self._array = _foreign.byte_array(mapping.address)
+        self._view, self._array = _foreign.mapping_views(mapping.address, mapping.pages.size)
         self._pagemap = mapping.pages
         self._closed = False
         self._refresh()
@@ -1206,24 +1205,6 @@ class Region(SoleOwner):
 
     def __setitem__(self, index: int | slice, value: object) -> None:
         """Write one byte (an int in 0..255) or a slice (same length)."""
-        if (
-            type(index) is int
-            and type(value) is int
-            and 0 <= index < self._length
-            and 0 <= value <= 255
-        ):
-            # One byte at an exact int index in range, checked inline.
-            lock = self._lock
-            lock.acquire()
-            try:
-                if index >= self._fast_write and (
-                    index >= self._tabled or index >= self._writable[index >> _PAGE_SHIFT]
-                ):
-                    self._check_access(index, index + 1, _WRITE, "write")
-                self._view[index] = value  # type: ignore[index]
-            finally:
-                lock.release()
-            return
         if type(index) is slice and type(value) is bytes:
             # The common case, checked inline: a step-1 slice of exact ints
             # in range and bytes of its length (nothing here runs Python
@@ -1248,6 +1229,24 @@ class Region(SoleOwner):
                 finally:
                     lock.release()
                 return
+        if (
+            type(index) is int
+            and type(value) is int
+            and 0 <= index < self._length
+            and 0 <= value <= 255
+        ):
+            # One byte at an exact int index in range, checked inline.
+            lock = self._lock
+            lock.acquire()
+            try:
+                if index >= self._fast_write and (
+                    index >= self._tabled or index >= self._writable[index >> _PAGE_SHIFT]
+                ):
+                    self._check_access(index, index + 1, _WRITE, "write")
+                self._view[index] = value  # type: ignore[index]
+            finally:
+                lock.release()
+            return
         self._assign(index, value)
 
     def _assign(self, index: int | slice, value: object) -> None:
