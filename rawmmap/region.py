@@ -1002,7 +1002,11 @@ class Region(SoleOwner):
         An empty range touches no page: only the open check applies.
         """
         pages = self._pagemap  # None once unmapped
-        if pages is not None and start < stop <= (self._mapped_length if tail else self._length):
+        if (
+            pages is not None
+            and start < stop <= (self._mapped_length if tail else self._length)
+            and stop <= pages.size  # in the middle of a shrink, the map is shorter
+        ):
             # The common case, without a call: one run holds the whole range
             # (a bisect, whatever the number of runs) and allows ``need``.
             starts = pages.starts
@@ -1016,10 +1020,11 @@ class Region(SoleOwner):
             raise ValueError(f"cannot {action}: the region is moving (mremap in progress)")
         if stop <= start:
             return
-        limit = self._mapped_length if tail else self._length
+        # The range was checked before the lock was taken; another thread's
+        # mremap may have shrunk the region since, or the shrink this thread
+        # is in the middle of (a trace hook, a signal handler).
+        limit = min(self._mapped_length if tail else self._length, self._pages().size)
         if stop > limit:
-            # The range was checked before the lock was taken; another
-            # thread's mremap may have shrunk the region since.
             raise IndexError(f"range [{start}, {stop}) is outside the region [0, {limit})")
         denied = self._pages().first_denied(start, stop, need)
         if denied is None:
@@ -1084,9 +1089,10 @@ class Region(SoleOwner):
 
     def _close(self) -> None:
         """Mark the region unmapped (its pages already are)."""
+        # The fast paths close first: an access in between takes the checks.
+        self._fast_read = self._fast_write = self._tabled = -1
         self._closed = True
         self._view = self._array = self._pagemap = None
-        self._fast_read = self._fast_write = self._tabled = -1
         self._readable = self._writable = _NO_TABLE
         mapping = self._mapping
         if mapping is not None:
@@ -2029,9 +2035,15 @@ class Region(SoleOwner):
             kept.identity, kept.file_offset = mapping.identity, mapping.file_offset
             if mapping.fd >= 0:
                 kept.fd = os.dup(mapping.fd)
+        self._suspend()
+        if into is not None:
+            into._suspend()
         try:
             address = raw.mremap(self._address, old_mapped, new_mapped, flags, target)
         except OSError as error:
+            self._resume()
+            if into is not None:
+                into._resume()
             if old_range is not None:
                 _close_fd(kept)
             if error.errno == _errno.EFAULT:
@@ -2244,11 +2256,7 @@ class Region(SoleOwner):
         last_start = pages.starts[-1]  # the kernel area that grows
         flags = _MREMAP_MAYMOVE if moving and not views and last_start == 0 else 0
         if flags:
-            # The mapping may move: until _set_length, nothing may use the
-            # old address (an access from a trace hook or a signal handler
-            # in between is refused by _check_access).
-            self._view = self._array = None
-            self._fast_read = self._fast_write = self._tabled = -1
+            self._suspend()  # the mapping may move
         try:
             address = (
                 raw.mremap(
@@ -2261,9 +2269,7 @@ class Region(SoleOwner):
             )
         except OSError as error:
             if flags:  # it did not move
-                self._view = _foreign.memory_view(self._address, old_mapped)
-                self._array = _foreign.byte_array(self._address)
-                self._refresh()
+                self._resume()
             if error.errno == _errno.EFAULT:
                 raise ValueError(
                     f"cannot {call}: the kernel keeps this region as several areas (after "
@@ -2283,6 +2289,26 @@ class Region(SoleOwner):
         pages.resize(new_mapped, _unguarded(pages.states[-1]))
         self._set_length(address, new_length, new_mapped)
 
+    def _suspend(self) -> None:
+        """Stop every access, until ``_resume`` or ``_set_length``: the mapping may move.
+
+        Between mremap(2) and the Region's update, an access from a trace
+        hook or a signal handler would use the old address: with no view
+        and no page map, ``_check_access`` refuses it instead.
+        """
+        # In this order: the fast paths, the page map, then the view.
+        self._fast_read = self._fast_write = self._tabled = -1
+        self._pagemap = None
+        self._view = self._array = None
+
+    def _resume(self) -> None:
+        """Undo ``_suspend`` (the mapping did not move)."""
+        mapping = self._mapping
+        assert mapping is not None
+        self._view, self._array = _foreign.mapping_views(self._address, self._mapped_length)
+        self._pagemap = mapping.pages
+        self._refresh()
+
     def _set_length(self, address: int, length: int, mapped_length: int) -> None:
         mapping = self._mapping
         assert mapping is not None
@@ -2293,8 +2319,9 @@ class Region(SoleOwner):
         if not mapping.pages.mapped():
             self._close()
             return
-        self._view = _foreign.memory_view(address, mapped_length)
-        self._array = _foreign.byte_array(address)
+        # The view first, then the page map and the fast paths (see _suspend).
+        self._view, self._array = _foreign.mapping_views(address, mapped_length)
+        self._pagemap = mapping.pages
         self._refresh()
 
     def _check_file_size(self, end: int) -> None:
