@@ -93,6 +93,7 @@ __all__ = [
     "last_errno",
     "lazy_function",
     "leased_view",
+    "mapping_views",
     "memory_view",
     "mincore_vector",
     "new_lease",
@@ -428,12 +429,28 @@ def byte_array(addr: int) -> ByteArray:
     is for rawmmap's own copies under a Region's lock, after every check,
     never handed out.
     """
+    # ctypes' stub types every array's slice as list[Any]: a c_char one's is bytes.
+    array: ByteArray = _all_bytes(addr)  # type: ignore[assignment]
+    return array
+
+
+def _all_bytes(addr: int) -> ctypes.Array[ctypes.c_char]:
     global _byte_array_type  # noqa: PLW0603 - a cache, made once
     if _byte_array_type is None:
         _byte_array_type = ctypes.c_char * sys.maxsize
-    # ctypes' stub types every array's slice as list[Any]: a c_char one's is bytes.
-    array: ByteArray = _byte_array_type.from_address(addr)  # type: ignore[assignment]
-    return array
+    return _byte_array_type.from_address(addr)
+
+
+def mapping_views(addr: int, length: int) -> tuple[memoryview, ByteArray]:
+    """Return ``memory_view(addr, length)`` and ``byte_array(addr)``, made from one array.
+
+    The view is the array's buffer cast to ``'B'`` and cut to ``length``:
+    a third of the cost of PyMemoryView_FromMemory through ctypes (about
+    0.15 us against 0.45 us), which every new Region pays.
+    """
+    array = _all_bytes(addr)
+    view = memoryview(array).cast("B")[:length]
+    return view, array  # type: ignore[return-value]  # see byte_array
 
 
 # ---------------------------------------------------------------- shared memory

@@ -868,8 +868,7 @@ class Region(SoleOwner):
         self._fd = fd
         self._offset = offset
         self._file_identity = mapping.identity
-        self._view = _foreign.memory_view(mapping.address, mapping.pages.size)
-        self._array = _foreign.byte_array(mapping.address)
+        self._view, self._array = _foreign.mapping_views(mapping.address, mapping.pages.size)
         self._pagemap = mapping.pages
         self._closed = False
         self._refresh()
@@ -1144,7 +1143,11 @@ class Region(SoleOwner):
         An empty range touches no page: only the open check applies.
         """
         pages = self._pagemap  # None once unmapped
-        if pages is not None and start < stop <= (self._mapped_length if tail else self._length):
+        if (
+            pages is not None
+            and start < stop <= (self._mapped_length if tail else self._length)
+            and stop <= pages.size  # in the middle of a shrink, the map is shorter
+        ):
             # The common case, without a call: one run holds the whole range
             # (a bisect, whatever the number of runs) and allows ``need`` with no
             # key whose rights would need asking.
@@ -1159,10 +1162,11 @@ class Region(SoleOwner):
             raise ValueError(f"cannot {action}: the region is moving (mremap in progress)")
         if stop <= start:
             return
-        limit = self._mapped_length if tail else self._length
+        # The range was checked before the lock was taken; another thread's
+        # mremap may have shrunk the region since, or the shrink this thread
+        # is in the middle of (a trace hook, a signal handler).
+        limit = min(self._mapped_length if tail else self._length, self._pages().size)
         if stop > limit:
-            # The range was checked before the lock was taken; another
-            # thread's mremap may have shrunk the region since.
             raise IndexError(f"range [{start}, {stop}) is outside the region [0, {limit})")
         denied = self._pages().first_denied(start, stop, need)
         if denied is None:
@@ -1255,9 +1259,10 @@ class Region(SoleOwner):
 
     def _close(self) -> None:
         """Mark the region unmapped (its pages already are)."""
+        # The fast paths close first: an access in between takes the checks.
+        self._fast_read = self._fast_write = self._tabled = -1
         self._closed = True
         self._view = self._array = self._pagemap = None
-        self._fast_read = self._fast_write = self._tabled = -1
         self._readable = self._writable = _NO_TABLE
         mapping = self._mapping
         if mapping is not None:
@@ -1368,24 +1373,6 @@ class Region(SoleOwner):
 
     def __setitem__(self, index: int | slice, value: object) -> None:
         """Write one byte (an int in 0..255) or a slice (same length)."""
-        if (
-            type(index) is int
-            and type(value) is int
-            and 0 <= index < self._length
-            and 0 <= value <= 255
-        ):
-            # One byte at an exact int index in range, checked inline.
-            lock = self._lock
-            lock.acquire()
-            try:
-                if index >= self._fast_write and (
-                    index >= self._tabled or index >= self._writable[index >> _PAGE_SHIFT]
-                ):
-                    self._check_access(index, index + 1, _WRITE, "write")
-                self._view[index] = value  # type: ignore[index]
-            finally:
-                lock.release()
-            return
         if type(index) is slice and type(value) is bytes:
             # The common case, checked inline: a step-1 slice of exact ints
             # in range and bytes of its length (nothing here runs Python
@@ -1410,6 +1397,24 @@ class Region(SoleOwner):
                 finally:
                     lock.release()
                 return
+        if (
+            type(index) is int
+            and type(value) is int
+            and 0 <= index < self._length
+            and 0 <= value <= 255
+        ):
+            # One byte at an exact int index in range, checked inline.
+            lock = self._lock
+            lock.acquire()
+            try:
+                if index >= self._fast_write and (
+                    index >= self._tabled or index >= self._writable[index >> _PAGE_SHIFT]
+                ):
+                    self._check_access(index, index + 1, _WRITE, "write")
+                self._view[index] = value  # type: ignore[index]
+            finally:
+                lock.release()
+            return
         self._assign(index, value)
 
     def _assign(self, index: int | slice, value: object) -> None:
@@ -2451,9 +2456,15 @@ class Region(SoleOwner):
             kept.identity, kept.file_offset = mapping.identity, mapping.file_offset
             if mapping.fd >= 0:
                 kept.fd = os.dup(mapping.fd)
+        self._suspend()
+        if into is not None:
+            into._suspend()
         try:
             address = raw.mremap(self._address, old_mapped, new_mapped, flags, target)
         except OSError as error:
+            self._resume()
+            if into is not None:
+                into._resume()
             if old_range is not None:
                 _close_fd(kept)
             if error.errno == _errno.EFAULT:
@@ -2672,11 +2683,7 @@ class Region(SoleOwner):
 
         flags = _MREMAP_MAYMOVE if moving and not views and last_start == 0 else 0
         if flags:
-            # The mapping may move: until _set_length, nothing may use the
-            # old address (an access from a trace hook or a signal handler
-            # in between is refused by _check_access).
-            self._view = self._array = None
-            self._fast_read = self._fast_write = self._tabled = -1
+            self._suspend()  # the mapping may move
         try:
             address = (
                 raw.mremap(
@@ -2689,9 +2696,7 @@ class Region(SoleOwner):
             )
         except OSError as error:
             if flags:  # it did not move
-                self._view = _foreign.memory_view(self._address, old_mapped)
-                self._array = _foreign.byte_array(self._address)
-                self._refresh()
+                self._resume()
             if error.errno == _errno.EFAULT:
                 raise ValueError(
                     f"cannot {call}: the kernel keeps this region as several areas (after "
@@ -2711,6 +2716,26 @@ class Region(SoleOwner):
         pages.resize(new_mapped, _unguarded(pages.states[-1]))
         self._set_length(address, new_length, new_mapped)
 
+    def _suspend(self) -> None:
+        """Stop every access, until ``_resume`` or ``_set_length``: the mapping may move.
+
+        Between mremap(2) and the Region's update, an access from a trace
+        hook or a signal handler would use the old address: with no view
+        and no page map, ``_check_access`` refuses it instead.
+        """
+        # In this order: the fast paths, the page map, then the view.
+        self._fast_read = self._fast_write = self._tabled = -1
+        self._pagemap = None
+        self._view = self._array = None
+
+    def _resume(self) -> None:
+        """Undo ``_suspend`` (the mapping did not move)."""
+        mapping = self._mapping
+        assert mapping is not None
+        self._view, self._array = _foreign.mapping_views(self._address, self._mapped_length)
+        self._pagemap = mapping.pages
+        self._refresh()
+
     def _set_length(self, address: int, length: int, mapped_length: int) -> None:
         mapping = self._mapping
         assert mapping is not None
@@ -2721,8 +2746,9 @@ class Region(SoleOwner):
         if not mapping.pages.mapped():
             self._close()
             return
-        self._view = _foreign.memory_view(address, mapped_length)
-        self._array = _foreign.byte_array(address)
+        # The view first, then the page map and the fast paths (see _suspend).
+        self._view, self._array = _foreign.mapping_views(address, mapped_length)
+        self._pagemap = mapping.pages
         self._refresh()
 
     def _check_file_size(self, end: int) -> None:

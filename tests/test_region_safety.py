@@ -457,6 +457,11 @@ def test_trace_hook_that_reads_while_a_page_call_takes_pages_away(run_child: Run
             "munmap part": lambda r: r.munmap(PAGE, PAGE),
             "mprotect": lambda r: r.mprotect(rawmmap.Prot.NONE, 0, 2 * PAGE),
             "mprotect mixed": lambda r: r.mprotect(rawmmap.Prot.READ, PAGE, PAGE),
+            "resize down": lambda r: r.resize(PAGE),
+            "mremap move": lambda r: r.mremap(64 * PAGE, may_move=True),
+            "mremap into": lambda r: r.mremap(
+                PAGE, may_move=True, into=rawmmap.map_anonymous(2 * PAGE)
+            ),
         }
         outcomes = set()
         for name, call in calls.items():
@@ -475,12 +480,14 @@ def test_trace_hook_that_reads_while_a_page_call_takes_pages_away(run_child: Run
                             try:
                                 access()
                                 outcomes.add("ok")
-                            except (ValueError, PermissionError):
+                            except (ValueError, PermissionError, IndexError):
                                 outcomes.add("refused")
                     return hook
                 sys.settrace(hook)
                 try:
                     call(region)
+                except (ValueError, OSError):  # EFAULT: several kernel areas
+                    outcomes.add("call refused")
                 finally:
                     sys.settrace(None)
                 region.munmap()
