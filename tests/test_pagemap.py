@@ -122,3 +122,20 @@ def test_a_thousand_runs_answer_by_bisect() -> None:
     assert pages.state_at(1999 * PAGE) == 3
     assert pages.first_denied(1999 * PAGE, 2000 * PAGE, 3) is None
     assert pages.first_denied(0, PAGE, 3) == (0, PAGE, 1)
+
+
+def test_keys_are_recorded_per_page_and_listed_without_the_default() -> None:
+    from rawmmap._pagemap import KEY_MASK, KEY_SHIFT, SEALED
+
+    pages = PageMap(4 * 4096, 3)
+    assert pages.keys(0, pages.size) == set()
+    pages.set_key(4096, 3 * 4096, 5)
+    pages.set_flag(0, 4096, SEALED, True)
+    pages.assign(3 * 4096, 4 * 4096, None)
+    pages.set_key(3 * 4096, 4 * 4096, 7)  # unmapped pages take no key
+    assert pages.keys(0, pages.size) == {5}
+    assert pages.keys(0, 4096) == set()
+    assert pages.state_at(4096) == 3 | 5 << KEY_SHIFT
+    assert pages.state_at(0) == 3 | SEALED and not pages.state_at(0) & KEY_MASK  # type: ignore[operator]
+    pages.set_key(0, pages.size, 0)
+    assert pages.keys(0, pages.size) == set() and pages.state_at(0) == 3 | SEALED
