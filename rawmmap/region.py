@@ -2907,12 +2907,14 @@ def set_pkey_rights(pkey: int, rights: int) -> None:
     if wanted & ~current:  # pragma: no cover - needs protection keys (tests/test_region_pkeys.py)
         for mapping in list(_live.values()):
             region = mapping.region()
+            # A Region's lock held by this thread is a call in progress here
+            # (accessors record no name: they only hold the lock).
             # RLock._is_owned: whether this thread holds it (typeshed leaves it out).
-            owned = region is not None and region._lock._is_owned()  # type: ignore[attr-defined]
-            if region is not None and region._busy is not None and owned:
+            if region is not None and region._lock._is_owned():  # type: ignore[attr-defined]
+                doing = f"{region._busy}()" if region._busy else "an access"
                 raise RuntimeError(
-                    f"cannot take rights for key {key} away while {region._busy}() is in "
-                    "progress on a Region in this thread; it checked them already"
+                    f"cannot take rights for key {key} away while {doing} is in progress "
+                    "on a Region in this thread; it checked them already"
                 )
     raw.pkey_set(key, wanted)
 
