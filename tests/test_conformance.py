@@ -40,6 +40,7 @@ from rawmmap.shm import MemfdFlag, Seal, has_shm, map_memfd, map_shared_memory
 from .conftest import RunChild
 from .emulation import (
     FUTURE_WRITE_SEAL_IS_IGNORED,
+    GUEST_SPACE_IS_RESERVED,
     MADV_REMOVE_IS_MISSING,
     MADVISE_IS_EMULATED,
     MEMFD_LONG_NAME_IS_ENAMETOOLONG,
@@ -530,12 +531,20 @@ def test_mprotect01_posix_1_1_read_only_refuses_stores(run_child: RunChild) -> N
     assert result.returncode == -signal.SIGSEGV
 
 
+def _skip_where_holes_stay_mapped() -> None:
+    # rawmmap's own refusal was checked; the kernel's ENOMEM for the hole
+    # cannot come where qemu-user keeps a 32-bit guest's space reserved.
+    if is_missing(GUEST_SPACE_IS_RESERVED):
+        pytest.skip(GUEST_SPACE_IS_RESERVED)
+
+
 def test_mprotect02_posix_2_1_an_unmapped_range_is_enomem_or_refused() -> None:
     with rawmmap.map_anonymous(2 * PAGE) as region:
         region.munmap(PAGE, PAGE)
         with pytest.raises(ValueError, match="unmapped"):
             region.mprotect(Prot.READ, 0, 2 * PAGE)
         address = region.address
+    _skip_where_holes_stay_mapped()
     with pytest.raises(OSError) as caught:
         raw.mprotect(address, PAGE, Prot.READ)
     assert caught.value.errno == errno.ENOMEM
@@ -645,6 +654,7 @@ def test_msync04_posix_9_1_an_unmapped_range_is_enomem_or_refused(fd_rw: int) ->
         region.msync(SyncFlag.SYNC)
     address = region.address
     region.munmap()
+    _skip_where_holes_stay_mapped()
     with pytest.raises(OSError) as caught:
         raw.msync(address, PAGE, SyncFlag.SYNC)
     assert caught.value.errno == errno.ENOMEM
@@ -876,6 +886,7 @@ def test_mlock_of_an_unmapped_range_is_refused_or_enomem() -> None:
         region.mlock()
     address = region.address
     region.munmap()
+    _skip_where_holes_stay_mapped()
     with pytest.raises(OSError) as caught:
         raw.munlock(address, PAGE)
     assert caught.value.errno == errno.ENOMEM

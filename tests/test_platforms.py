@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
 # tools/ is on mypy's path too (pyproject's mypy_path).
-from platforms import aptsources, kernel, results, targets
+from platforms import aptsources, build, kernel, results, targets
 from platforms.debian import PrivateApt
 from platforms.runner import _wrapper_text
 
@@ -76,13 +76,38 @@ def test_private_sources_name_the_arch_and_suites(tmp_path: Path) -> None:
     assert "Architectures: s390x\n" in text
     assert "Suites: trixie\n" in text
     assert f"Dir::State::status={tmp_path / 'status'}" in apt.options
+    assert "Types: deb\n" in text
+
+
+def test_source_builds_read_the_source_lists_too(tmp_path: Path) -> None:
+    mirror = aptsources.Mirror("http://m/debian")
+    apt = PrivateApt(tmp_path, "amd64", ["trixie"], mirror, with_sources=True)
+    assert "Types: deb deb-src\n" in apt.sources_text()
+
+
+def test_free_threaded_target_is_built_with_disable_gil_in_a_root_of_its_own() -> None:
+    target = targets.get_target("cpython3.13t")
+    assert target.kind == "source"
+    assert "--disable-gil" in target.configure
+    assert target.rootfs_key == "amd64-trixie-python3.13-built-disable-gil"
+    others = {t.rootfs_key for t in targets.TARGETS if t.name != "cpython3.13t"}
+    assert target.rootfs_key not in others
+    command = build.configure_command(Path("/c/usr"), target.configure)
+    assert command[:2] == ["./configure", "--prefix=/c/usr"]
+    assert "--without-ensurepip" in command and command[-1] == "--disable-gil"
+
+
+def test_built_interpreter_wrapper_finds_its_root_from_its_own_path() -> None:
+    text = build.wrapper_text("free-threaded", "python3.13t")
+    assert text.startswith("#!/bin/sh\n")
+    assert 'exec "$R/usr/bin/python3.13t" "$@"' in text
 
 
 def test_target_names_are_unique_and_ci_has_the_promised_subset() -> None:
     names = [target.name for target in targets.TARGETS]
     assert len(names) == len(set(names))
     ci = {target.name for target in targets.ci_targets()}
-    assert {"cpython3.14", "i386", "s390x"} <= ci
+    assert {"cpython3.14", "i386", "s390x", "gvisor"} <= ci
     assert any(targets.get_target(name).kind == "qemu" for name in ci)
 
 

@@ -83,6 +83,7 @@ def test_renderers_show_every_check_and_each_observed_text() -> None:
     assert "EPERM &lt;b&gt;" in page
     assert 'class="differs"' in page and 'class="skipped"' in page and 'class="missing"' in page
     assert 'title="skipped: needs root"' in page
+    assert '<th>2<span class="label">guest</span></th>' in page  # columns say whose they are
     assert "<style>" in page and "<script" not in page and "http" not in page.split("<body>")[0]
     assert "## Where they differ" in markdown
     assert "differs" in text

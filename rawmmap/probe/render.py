@@ -359,6 +359,10 @@ td.mark { text-align: center; font-weight: bold; }
 tr.differs td.name { border-left: 4px solid #c0392b; }
 tr.emulated td.name { border-left: 4px solid #e6a23c; }
 details { max-width: 34em; }
+td.differs .why { max-width: 14em; overflow-wrap: anywhere; font-weight: normal; }
+tr.head th { position: sticky; top: 0; z-index: 1; }
+th .label { display: block; font-weight: normal; font-size: 11px; white-space: nowrap; }
+td.name summary { white-space: nowrap; }
 summary { cursor: pointer; font-family: monospace; }
 .why { color: #444; font-size: 12px; }
 .legend span { padding: 1px 6px; margin-right: 6px; }
@@ -408,9 +412,13 @@ def matrix_html(matrix: Matrix) -> str:
             + "</tr>"
         )
     out += ["</table>", "<h2>Checks</h2>", "<table>"]
+    # Each column says which report it is: the number and the report's name.
     out.append(
-        "<tr><th>check</th><th></th>"
-        + "".join(f"<th>{n}</th>" for n in range(1, count + 1))
+        '<tr class="head"><th>check</th><th></th>'
+        + "".join(
+            f'<th>{n}<span class="label">{escape(label)}</span></th>'
+            for n, label in enumerate(matrix.labels, start=1)
+        )
         + "</tr>"
     )
     section = None

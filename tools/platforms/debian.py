@@ -36,11 +36,21 @@ def log(message: str) -> None:
 class PrivateApt:
     """An apt configuration of its own under ``directory`` for one architecture."""
 
-    def __init__(self, directory: Path, arch: str, suites: Sequence[str], mirror: Mirror) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        arch: str,
+        suites: Sequence[str],
+        mirror: Mirror,
+        *,
+        with_sources: bool = False,
+    ) -> None:
         self.directory = directory
         self.arch = arch
         self.suites = list(suites)
         self.mirror = mirror
+        #: Also read the suites' source package lists (deb-src).
+        self.with_sources = with_sources
 
     @property
     def options(self) -> list[str]:
@@ -72,7 +82,7 @@ class PrivateApt:
                 " " + (line if line.strip() else ".") for line in signed_by.splitlines()
             )
         return (
-            "Types: deb\n"
+            f"Types: deb{' deb-src' if self.with_sources else ''}\n"
             f"URIs: {self.mirror.uri}\n"
             f"Suites: {' '.join(self.suites)}\n"
             "Components: main\n"
@@ -103,6 +113,11 @@ class PrivateApt:
         """Download ``packages`` and everything they depend on; return the .deb files."""
         self._apt("install", "--download-only", "-y", *packages)
         return sorted((self.directory / "cache/archives").glob("*.deb"))
+
+    def download_source(self, package: str, into: Path) -> None:
+        """Download the source package ``package`` (.dsc, tarballs) into ``into``."""
+        into.mkdir(parents=True, exist_ok=True)
+        self._apt("source", "--download-only", package, cwd=into)
 
     def fetch_one(self, package: str, into: Path) -> Path:
         """Download the one .deb of ``package`` (no dependencies) into ``into``."""

@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import kernel
+from . import build, kernel
 from .aptsources import Mirror, find_mirror
 from .debian import PrivateApt, extract, log, make_symlinks_relative, merge_usr
 from .results import Result, format_line, parse_probe, parse_pytest
-from .targets import QEMU, RUNSC, TARGETS, Target
+from .targets import QEMU, RUNSC, TARGETS, TEST_PACKAGES, Target
 
 __all__ = ["Cache", "Options", "default_cache", "run_target", "setup_target"]
 
@@ -232,8 +232,63 @@ def setup_rootfs(target: Target, cache: Cache) -> Path:
     return root / _WRAPPER
 
 
+def setup_source_build(target: Target, cache: Cache) -> Path:
+    """Build (once) the CPython of a ``source`` target; return the path of its wrapper."""
+    root = cache.rootfs(target)
+    stamp = (
+        f"{_LAYOUT} source {target.arch} {' '.join(target.suites)} python{target.python} "
+        f"{' '.join(target.configure)} {' '.join(TEST_PACKAGES)}"
+    )
+    with _locked(root.with_name(root.name + ".lock")):
+        stamp_file = root / ".platforms-stamp"
+        if stamp_file.exists() and stamp_file.read_text(encoding="utf-8") == stamp:
+            return root / _WRAPPER
+        log(f"setting up {target.rootfs_key} in {root} (once, a CPython build) ...")
+        shutil.rmtree(root, ignore_errors=True)
+        # Built in place: the prefix is compiled into the interpreter.
+        build.build_cpython(
+            root,
+            cache.apt(target.rootfs_key),
+            target.suites[0],
+            target.python,
+            target.configure,
+            TEST_PACKAGES,
+            _mirror(),
+        )
+        binaries = root / "usr/bin"
+        python = next(
+            (
+                name
+                for name in (f"python{target.python}t", f"python{target.python}")
+                if (binaries / name).exists()
+            ),
+            None,
+        )
+        if python is None:
+            raise RuntimeError(f"the build installed no python{target.python} in {binaries}")
+        for site in sorted(root.glob(f"usr/lib/python{target.python}*/site-packages")):
+            (site / "platforms-test-tools.pth").write_text(
+                "../../python3/dist-packages\n", encoding="ascii"
+            )
+        wrapper = root / _WRAPPER
+        wrapper.write_text(build.wrapper_text(target.description, python), encoding="utf-8")
+        wrapper.chmod(0o755)
+        environment = _environment(target, cache)
+        environment.pop("PYTHONPYCACHEPREFIX")
+        subprocess.run(
+            [str(wrapper), "-m", "compileall", "-q", str(root / "usr/lib/python3/dist-packages")],
+            env=environment,
+            capture_output=True,
+            check=False,
+        )
+        stamp_file.write_text(stamp, encoding="utf-8")
+    return root / _WRAPPER
+
+
 def setup_target(target: Target, cache: Cache) -> list[str]:
     """Set ``target`` up; return the command prefix that starts its Python."""
+    if target.kind == "source":
+        return [str(setup_source_build(target, cache))]
     wrapper = setup_rootfs(target, cache)
     if target.kind == "gvisor":
         runsc = runsc_binary(cache)
@@ -266,6 +321,8 @@ def _how(target: Target, cache: Cache) -> str:
         return f"qemu-user {version}"
     if target.kind == "gvisor":
         return f"gVisor runsc {_version([str(cache.runsc), '--version'])}"
+    if target.kind == "source":
+        return f"native, built here ({' '.join(target.configure)})"
     if target.arch == "i386":
         return "native 32-bit (setarch i686)"
     return "native (own ld.so)"

@@ -11,6 +11,8 @@ Kinds:
   Sentry is a second implementation of the Linux system-call API.
 - ``kernel``: the amd64 rootfs in an initramfs, booted with another
   release's Linux kernel under qemu-system-x86_64 (TCG); see kernel.py.
+- ``source``: a CPython Debian does not ship (free-threaded), built once
+  from the upstream tarball of the suite's source package; see build.py.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class Target:
     extra_packages: tuple[str, ...] = field(default=())
     #: For ``kernel`` targets: the Debian release whose cloud kernel boots.
     kernel_suite: str = ""
+    #: For ``source`` targets: CPython's configure options (build.py).
+    configure: tuple[str, ...] = field(default=())
 
     @property
     def packages(self) -> list[str]:
@@ -84,7 +88,10 @@ class Target:
     @property
     def rootfs_key(self) -> str:
         """Targets with the same key share one rootfs (gVisor reuses a loader's)."""
-        return f"{self.arch}-{'+'.join(self.suites)}-python{self.python}"
+        key = f"{self.arch}-{'+'.join(self.suites)}-python{self.python}"
+        if self.kind == "source":
+            key += "-built" + "".join("-" + option.lstrip("-") for option in self.configure)
+        return key
 
 
 def _qemu(name: str, arch: str, suite: str, python: str, note: str, *, ci: bool = False) -> Target:
@@ -136,9 +143,18 @@ TARGETS: list[Target] = [
         ("bookworm",),
         "3.11",
         "gVisor (bookworm runsc), bookworm CPython 3.11 inside it",
-        # Out of CI until the suite knows gVisor's answers to the newer
-        # tests (its run stopped at 96 % with failures; see the README).
-        ci=False,
+        # A second implementation of the Linux API: its differences are
+        # capability skips in tests/emulation.py and probe findings.
+        ci=True,
+    ),
+    Target(
+        "cpython3.13t",
+        "source",
+        "amd64",
+        ("trixie",),
+        "3.13",
+        "x86_64, free-threaded CPython 3.13t built from trixie's source (--disable-gil)",
+        configure=("--disable-gil",),
     ),
     Target(
         "linux5.10",
