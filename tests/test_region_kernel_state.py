@@ -18,7 +18,7 @@ import rawmmap
 from rawmmap import Advice, MapFlag, Prot, pagestate, raw
 from rawmmap.pagestate import PageFlag
 
-from .test_pagestate import PAGEMAP_MISSING
+from .test_pagestate import PAGEMAP_MISSING, needs_smaps
 
 PAGE = rawmmap.page_size()
 
@@ -81,6 +81,7 @@ def test_written_pages_after_clear_soft_dirty() -> None:
         assert dirty == [1]
 
 
+@needs_smaps
 def test_stats_cover_the_regions_areas_and_match_what_was_touched() -> None:
     with rawmmap.map_anonymous(8 * PAGE, flags=MapFlag.NORESERVE) as region:
         region.write(0, b"x" * (3 * PAGE))
