@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -443,3 +444,29 @@ def test_transparent_huge_page_advice_passes_through_region(name: str) -> None:
         assert region.read(0, 1) == b"x"
     finally:
         region.munmap()
+
+
+@pytest.mark.skipif(sys.maxsize < 1 << 40, reason="needs a 64-bit address space")
+@pytest.mark.skipif(under_qemu_user(), reason="qemu-user answers mremap in its own guest space")
+def test_a_move_the_kernel_refuses_leaves_the_region_where_it_was() -> None:
+    region = rawmmap.map_anonymous(PAGE)
+    try:
+        region[0] = 5
+        address = region.address
+        with pytest.raises(OSError) as caught:
+            region.mremap(1 << 46)  # 64 TiB: no room, even moving (ENOMEM)
+        assert caught.value.errno in (errno.ENOMEM, errno.EINVAL)
+        assert region.address == address and len(region) == PAGE and region[0] == 5
+        with region.view(0, 1) as view:
+            assert view[0] == 5
+    finally:
+        region.munmap()
+
+
+def test_resize_of_a_file_opened_read_only_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    path.write_bytes(bytes(PAGE))
+    with rawmmap.map_file(path) as region:  # opened O_RDONLY from the path
+        with pytest.raises(OSError, match="opened read-only"):
+            region.resize(2 * PAGE)
+        assert len(region) == PAGE and path.stat().st_size == PAGE
