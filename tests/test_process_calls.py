@@ -17,6 +17,7 @@ import pytest
 import rawmmap
 from rawmmap import Advice, raw
 
+from .emulation import PIDFD_OPEN_IS_MISSING, skip_under_qemu_user
 from .test_raw_linux import PROCESS_MADVISE_MISSING
 
 PAGE = rawmmap.page_size()
@@ -60,6 +61,7 @@ def test_process_madvise_by_pid_takes_regions_and_pairs() -> None:
         rawmmap.process_madvise(pid, [], Advice.COLD)  # reaped: no such process
 
 
+@skip_under_qemu_user(PIDFD_OPEN_IS_MISSING)
 def test_kill_and_release_kills_and_frees_a_child(child: int) -> None:
     if not raw.HAS_PROCESS_MRELEASE:
         pytest.skip("no process_mrelease here")
@@ -73,6 +75,7 @@ def test_kill_and_release_kills_and_frees_a_child(child: int) -> None:
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL
 
 
+@skip_under_qemu_user(PIDFD_OPEN_IS_MISSING)
 def test_kill_and_release_of_no_such_process_is_processlookuperror() -> None:
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child

@@ -18,6 +18,7 @@ import rawmmap
 from rawmmap import Advice, MapFlag, Prot, pagestate, raw
 from rawmmap.pagestate import PageFlag
 
+from .emulation import SHARED_VALIDATE_IS_UNKNOWN, skip_under_qemu_user
 from .test_pagestate import PAGEMAP_MISSING, needs_smaps
 
 PAGE = rawmmap.page_size()
@@ -194,6 +195,7 @@ def test_droppable_memory_maps_through_region_and_is_wiped_in_a_forked_child() -
         rawmmap.map_anonymous(PAGE, shared=True, flags=MapFlag.DROPPABLE | MapFlag.SHARED)
 
 
+@skip_under_qemu_user(SHARED_VALIDATE_IS_UNKNOWN)
 def test_shared_validate_maps_a_file_and_names_the_unsupported_flag(tmp_path: Path) -> None:
     path = tmp_path / "data"
     path.write_bytes(bytes(PAGE))

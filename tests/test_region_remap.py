@@ -20,7 +20,7 @@ import rawmmap
 from rawmmap import Advice, MapFlag, Prot, Region, raw
 from rawmmap.shm import MemfdFlag, map_memfd
 
-from .emulation import under_qemu_user
+from .emulation import OVERCOMMIT_IS_NOT_HEURISTIC, skip_under_qemu_user, under_qemu_user
 from .support import is_mapped
 
 PAGE = rawmmap.page_size()
@@ -448,6 +448,7 @@ def test_transparent_huge_page_advice_passes_through_region(name: str) -> None:
 
 @pytest.mark.skipif(sys.maxsize < 1 << 40, reason="needs a 64-bit address space")
 @pytest.mark.skipif(under_qemu_user(), reason="qemu-user answers mremap in its own guest space")
+@skip_under_qemu_user(OVERCOMMIT_IS_NOT_HEURISTIC)
 def test_a_move_the_kernel_refuses_leaves_the_region_where_it_was() -> None:
     region = rawmmap.map_anonymous(PAGE)
     try:
