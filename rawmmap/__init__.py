@@ -13,7 +13,6 @@ reports what this kernel does with mappings.
 
 from __future__ import annotations
 
-import operator
 import os
 
 from rawmmap import raw
@@ -21,6 +20,7 @@ from rawmmap.region import (
     ProtectionError,
     Region,
     SealedError,
+    _index,
     map_anonymous,
     map_file,
     map_secret,
@@ -128,7 +128,7 @@ def munlockall() -> None:
 def _pidfd(call: str, pid: int) -> int:
     if not hasattr(os, "pidfd_open"):  # pragma: no cover - not Linux
         raise NotImplementedError(f"{call} needs os.pidfd_open (Linux 5.3)")
-    return os.pidfd_open(operator.index(pid))
+    return os.pidfd_open(_index("pid", pid))
 
 
 def process_madvise(pid: int, ranges: Iterable[tuple[int, int] | Region], advice: int) -> int:
