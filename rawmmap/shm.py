@@ -303,7 +303,7 @@ def map_shared_memory(
                 raise ValueError(f"shared memory object {name!r} is empty: nothing to map")
             size = current
         elif create and current < size:
-            _reserve(fd, size)
+            _reserve(fd, size, in_memory=True)
         prot = Prot.READ if readonly else Prot.READ | Prot.WRITE
         return Region(size, prot, MapFlag.SHARED, fd, 0)
     except BaseException:
@@ -315,7 +315,7 @@ def map_shared_memory(
         os.close(fd)
 
 
-def _reserve(fd: int, size: int) -> None:
+def _reserve(fd: int, size: int, *, in_memory: bool) -> None:
     """Grow a file rawmmap created to ``size`` bytes, with its space reserved.
 
     ftruncate(2) alone makes a sparse file: on a file system with a size
@@ -326,6 +326,13 @@ def _reserve(fd: int, size: int) -> None:
     anything). A file system without a limit (``f_blocks`` 0, the kernel's
     internal mount behind memfd_create) cannot run out, so the file stays
     sparse and pages are allocated as they are touched.
+
+    ``in_memory`` says the file lives in memory (a POSIX shared memory
+    object or a memfd): then the free space is also bounded by RAM + swap,
+    whatever statvfs(3) reports. Linux's tmpfs never reports more, but a
+    second implementation may (gVisor reports 8 EiB free), and there a
+    posix_fallocate of more than the machine has gets the process killed
+    instead of an ENOSPC.
     """
     current = os.fstat(fd).st_size
     status = os.fstatvfs(fd)
@@ -334,17 +341,63 @@ def _reserve(fd: int, size: int) -> None:
         os.ftruncate(fd, max(size, current))
         return
     free = status.f_bavail * status.f_frsize
+    where = "the file system has"
+    if in_memory:
+        memory = _memory_and_swap()
+        if memory is not None and memory < free:
+            free, where = memory, "RAM + swap hold"
     description = f"grow fd={fd} from {current} to {size} bytes"
+    _check_room(size, description)
     if size - current > free:
         raise OSError(
             _errno.ENOSPC,
-            f"{os.strerror(_errno.ENOSPC)}: cannot {description}: the file system has "
-            f"{free} bytes free (a store past them would raise SIGBUS)",
+            f"{os.strerror(_errno.ENOSPC)}: cannot {description}: {where} "
+            f"{free} bytes (a store past them would raise SIGBUS)",
         )
     try:
         allocate(fd, current, size - current)
     except OSError as error:
         raise OSError(error.errno, f"{error.strerror}: posix_fallocate to {description}") from None
+
+
+def _check_room(size: int, description: str) -> None:
+    """Refuse (ENOMEM) a size this process could not map, before allocating it.
+
+    The whole file is mapped next; where it cannot be (no room in the
+    address space), reserving its space first would be wasted at best, and
+    under gVisor a posix_fallocate of exabytes on its in-memory /tmp gets
+    the sandbox killed. An inaccessible, unreserved mapping of the size is
+    the kernel's own answer, and costs no memory.
+    """
+    flags = MapFlag.PRIVATE | MapFlag.ANONYMOUS | getattr(MapFlag, "NORESERVE", 0)
+    try:
+        room = raw.mmap(0, size, Prot.NONE, flags, -1, 0)
+    except OSError as error:
+        raise OSError(
+            error.errno,
+            f"{os.strerror(error.errno)}: cannot {description}: this process has no room to map "
+            f"{size} bytes",
+        ) from None
+    raw.munmap(room, size)
+
+
+def _memory_and_swap() -> int | None:
+    """Bytes of RAM plus swap (sysconf(3) and /proc/meminfo), or None if unknown."""
+    try:
+        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return None
+    if memory <= 0:
+        return None
+    try:
+        with open("/proc/meminfo", "rb") as meminfo:
+            for line in meminfo:
+                if line.startswith(b"SwapTotal:"):
+                    memory += int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    return memory
 
 
 # ------------------------------------------------------------ anonymous files
@@ -419,7 +472,7 @@ class MemoryFile(SoleOwner):
         )
         try:
             try:
-                _reserve(fd, size)
+                _reserve(fd, size, in_memory=memfd)
             except OSError as error:
                 huge = os.fstat(fd).st_blksize
                 if error.errno != _errno.EINVAL or not extra & _MFD_HUGETLB or size % huge == 0:

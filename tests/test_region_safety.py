@@ -819,23 +819,10 @@ def _unshare_available() -> bool:
     return os.geteuid() == 0 and shutil.which("unshare") is not None
 
 
-@pytest.mark.skipif(
-    not _unshare_available(), reason="needs root and unshare(1) for a private tmpfs"
-)
-def test_shared_memory_on_a_full_dev_shm_is_enospc_at_creation_not_sigbus() -> None:
-    source = """
-import errno, rawmmap
-try:
-    region = rawmmap.map_shared_memory("/rawmmap-full", 1 << 20, create=True)
-except OSError as error:
-    print("refused", errno.errorcode[error.errno])
-else:
-    region.write((1 << 20) - 1, b"x")
-    print("reserved")
-    region.munmap()
-"""
+def _under_a_private_dev_shm(size: str, source: str) -> str:
+    """Run ``source`` in a child with its own tmpfs of ``size`` on /dev/shm; its stdout."""
     environment = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
-    script = f"mount -t tmpfs -o size=256k tmpfs /dev/shm && {sys.executable} -c '{source}'"
+    script = f"mount -t tmpfs -o size={size} tmpfs /dev/shm && {sys.executable} -c '{source}'"
     result = subprocess.run(
         ["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
         capture_output=True,
@@ -853,7 +840,46 @@ else:
         # "unshare: cannot change root filesystem propagation"): say what was seen.
         pytest.skip(f"cannot mount a private tmpfs here: {result.stderr.strip()}")
     assert result.returncode == 0, (result.returncode, result.stderr)
-    assert "refused ENOSPC" in result.stdout
+    return result.stdout
+
+
+@pytest.mark.skipif(
+    not _unshare_available(), reason="needs root and unshare(1) for a private tmpfs"
+)
+def test_shared_memory_on_a_full_dev_shm_is_enospc_at_creation_not_sigbus() -> None:
+    source = """
+import errno, rawmmap
+try:
+    region = rawmmap.map_shared_memory("/rawmmap-full", 1 << 20, create=True)
+except OSError as error:
+    print("refused", errno.errorcode[error.errno])
+else:
+    region.write((1 << 20) - 1, b"x")
+    print("reserved")
+    region.munmap()
+"""
+    assert "refused ENOSPC" in _under_a_private_dev_shm("256k", source)
+
+
+@pytest.mark.skipif(
+    not _unshare_available(), reason="needs root and unshare(1) for a private tmpfs"
+)
+def test_shared_memory_larger_than_ram_and_swap_is_enospc_whatever_dev_shm_reports() -> None:
+    # A tmpfs may be mounted larger than the machine (gVisor reports 8 EiB
+    # free): reserving more than RAM + swap must not be attempted, since the
+    # kernel would kill the process for it instead of answering ENOSPC.
+    source = """
+import errno, os, rawmmap
+size = 2 * os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") + (1 << 40)
+try:
+    rawmmap.map_shared_memory("/rawmmap-huge", size, create=True, exclusive=True)
+except OSError as error:
+    print("refused", errno.errorcode[error.errno], error)
+print("left behind" if os.path.exists("/dev/shm/rawmmap-huge") else "unlinked")
+"""
+    stdout = _under_a_private_dev_shm("4P", source)
+    assert "refused ENOSPC" in stdout and "RAM + swap hold" in stdout
+    assert "unlinked" in stdout
 
 
 @skip_under_qemu_user(MEMFD_IS_NOT_SPARSE)

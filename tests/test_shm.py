@@ -14,7 +14,6 @@ import pytest
 import rawmmap
 from rawmmap import _foreign, raw, shm
 
-from .emulation import SHM_FREE_SPACE_IS_UNBOUNDED, skip_under_qemu_user
 from .shm_support import NameFactory, unique_names
 from .support import run_python
 
@@ -374,7 +373,6 @@ def test_map_shared_memory_create_needs_write_access(new_name: NameFactory) -> N
         rawmmap.map_shared_memory(new_name(), 4096, create=True, readonly=True)
 
 
-@skip_under_qemu_user(SHM_FREE_SPACE_IS_UNBOUNDED)
 def test_failed_exclusive_map_unlinks_the_object_it_created(new_name: NameFactory) -> None:
     name = new_name()
     # tmpfs grows the object to 4 EiB (sparse), then mmap fails: no address
