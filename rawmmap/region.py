@@ -1624,26 +1624,39 @@ class Region(SoleOwner):
             TypeError: ``data`` is not bytes-like.
             ValueError: the region is unmapped.
         """
-        source: bytes | memoryview
         if type(data) is bytes and type(offset) is int and tail is False:
             # The common case, checked inline: bytes (a flat 'B' buffer
-            # already) at an exact int offset, nothing to convert.
-            source, start, stop = data, offset, offset + len(data)
-            if offset < 0 or stop > self._length:
-                self._byte_range(offset, len(data))  # raises IndexError
-        else:
-            # Anything else is cast to a flat 'B' view.
-            source = data if type(data) is bytes else _bytes_view("data", data)
-            if tail is not False:
-                tail = bool(tail)  # __bool__ runs here, before the lock, once
-            start, stop = self._byte_range(offset, len(source), tail)
+            # already) at an exact int offset, nothing to convert. Under the
+            # lock, one comparison is both the bounds and the protection
+            # check (_fast_write is the length where every page is
+            # writable, -1 otherwise); mixed protection asks the page map's
+            # table (up to two pages, by the reach of the first). Anything
+            # else, errors included, takes _write.
+            stop = offset + len(data)
+            lock = self._lock
+            lock.acquire()
+            try:
+                if offset >= 0 and (
+                    stop <= self._fast_write
+                    or (stop <= self._tabled and stop <= self._writable[offset >> _PAGE_SHIFT])
+                ):
+                    self._view[offset:stop] = data  # type: ignore[index]  # open: set
+                    return stop - offset
+            finally:
+                lock.release()
+        return self._write(offset, data, tail)
+
+    def _write(self, offset: int, data: Buffer, tail: bool) -> int:
+        """``write``'s general path: any offset, bytes-like data and ``tail``."""
+        # Anything not bytes is cast to a flat 'B' view.
+        source = data if type(data) is bytes else _bytes_view("data", data)
+        if tail is not False:
+            tail = bool(tail)  # __bool__ runs here, before the lock, once
+        start, stop = self._byte_range(offset, len(source), tail)
         lock = self._lock
         lock.acquire()
         try:
-            # As in read.
-            if stop > self._fast_write and (
-                stop > self._tabled or stop > self._writable[start >> _PAGE_SHIFT]
-            ):
+            if stop > self._fast_write:
                 self._check_access(start, stop, _WRITE, "write", tail)
             self._view[start:stop] = source  # type: ignore[index]  # open: set
         finally:

@@ -373,9 +373,10 @@ def _check_room(size: int, description: str) -> None:
     try:
         room = raw.mmap(0, size, Prot.NONE, flags, -1, 0)
     except OSError as error:
+        code = error.errno or _errno.ENOMEM
         raise OSError(
-            error.errno,
-            f"{os.strerror(error.errno)}: cannot {description}: this process has no room to map "
+            code,
+            f"{os.strerror(code)}: cannot {description}: this process has no room to map "
             f"{size} bytes",
         ) from None
     raw.munmap(room, size)
