@@ -260,3 +260,30 @@ def test_table_prints_saved_results_in_target_order(
     empty = tmp_path / "empty"
     empty.mkdir()
     assert cli.main(["--cache", str(tmp_path), "--output", str(empty), "table"]) == 2
+
+
+def test_jobs_run_targets_at_once_and_keep_their_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from platforms import cli
+
+    # A stand-in for the runner (this test starts no platform): each of two
+    # targets waits for the other, so they only finish if both run at once.
+    both = threading.Barrier(2, timeout=10)
+
+    def run_target(target: targets.Target, options: object) -> results.Result:
+        both.wait()
+        return results.Result(target.name)
+
+    monkeypatch.setattr(cli, "run_target", run_target)
+    chosen = [targets.get_target("i386"), targets.get_target("cpython3.14")]
+    ran = cli._run(chosen, options=None, jobs=2)  # type: ignore[arg-type]
+    assert [result.target for result in ran] == ["i386", "cpython3.14"]
+
+
+def test_jobs_below_one_is_refused_by_the_command_line() -> None:
+    from platforms import cli
+
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["all", "--jobs", "0"])
+    assert exit_info.value.code == 2
