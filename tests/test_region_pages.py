@@ -129,6 +129,9 @@ def test_the_tail_past_length_is_reachable_only_when_asked(tmp_path: Path) -> No
             region.read(0, 11)
         assert region.read(10, tail=True) == bytes(page - 10)
         region.write(20, b"tail", tail=True)
+        # By position too (tail is not keyword-only: see Region.read).
+        assert region.read(20, 4, True) == b"tail"
+        assert region.write(30, b"tail", True) == 4 and region.read(30, 4, tail=True) == b"tail"
         with region.view(0, tail=True) as view:
             assert view.nbytes == page and bytes(view[20:24]) == b"tail"
         region.msync()
