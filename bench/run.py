@@ -794,6 +794,7 @@ def bench_write(settings: Settings, path: str) -> list[Row]:
     region = rawmmap.map_file(fd, size, prot=READ_WRITE)
     stdlib = stdlib_mmap.mmap(fd, size)
     view = region.view()
+    stdlib_view = memoryview(stdlib)
     try:
         zlib.crc32(view)
         zlib.crc32(stdlib)
@@ -802,7 +803,15 @@ def bench_write(settings: Settings, path: str) -> list[Row]:
             offsets = [generator.randrange(size - length) for _ in range(settings.operations)]
             data = bytes(range(256)) * (length // 256) if length >= 256 else b"w" * length
             samples = interleave(
-                _write_variants(offsets, data, view=view, region=region, stdlib=stdlib, fd=fd),
+                _write_variants(
+                    offsets,
+                    data,
+                    view=view,
+                    region=region,
+                    stdlib=stdlib,
+                    stdlib_view=stdlib_view,
+                    fd=fd,
+                ),
                 settings.rounds,
                 settings.operations,
             )
@@ -814,6 +823,14 @@ def bench_write(settings: Settings, path: str) -> list[Row]:
                 _row("write", name, samples, "Region view", "os.pwrite", target=VIEW_VS_SYSCALL),
                 _row("write", name, samples, "Region slice", "mmap slice", note=C_PEER),
                 _row("write", name, samples, "Region.write", "mmap slice", note=C_PEER),
+                _row(
+                    "write",
+                    name,
+                    samples,
+                    "Region view",
+                    "memoryview(mmap)",
+                    note="the same slice assignment through a memoryview of the stdlib mapping",
+                ),
             ]
         offsets = [generator.randrange(size) for _ in range(settings.operations)]
         samples = interleave(
@@ -824,6 +841,7 @@ def bench_write(settings: Settings, path: str) -> list[Row]:
         )
     finally:
         view.release()
+        stdlib_view.release()
         region.munmap()
         stdlib.close()
         os.close(fd)
@@ -837,6 +855,7 @@ def _write_variants(
     view: memoryview,
     region: rawmmap.Region,
     stdlib: stdlib_mmap.mmap,
+    stdlib_view: memoryview,
     fd: int,
 ) -> dict[str, Callable[[], object]]:
     length = len(data)
@@ -858,6 +877,10 @@ def _write_variants(
         for offset in offsets:
             stdlib[offset : offset + length] = data
 
+    def mmap_view() -> None:
+        for offset in offsets:
+            stdlib_view[offset : offset + length] = data
+
     def pwrite() -> None:
         call = os.pwrite
         for offset in offsets:
@@ -869,6 +892,7 @@ def _write_variants(
         "Region slice": region_slice,
         "os.pwrite": pwrite,
         "Region.write": region_write,
+        "memoryview(mmap)": mmap_view,
     }
 
 
