@@ -323,6 +323,7 @@ def _detect_unknown_prot_bit_accepted() -> str | None:
 
 
 def _detect_mprotect_rounds_unaligned_address() -> str | None:
+    """Say so when the C library's mprotect takes an address one byte into a page."""
     address = _anonymous(2 * _PAGE)
     if address is None:
         return None
@@ -341,6 +342,7 @@ def _detect_mprotect_rounds_unaligned_address() -> str | None:
 
 
 def _detect_pkey_rights_missing() -> str | None:
+    """Say so when the C library has no pkey_get or pkey_set (musl)."""
     missing = [name for name in ("pkey_get", "pkey_set") if not hasattr(_LIBC, name)]
     if not missing:
         return None

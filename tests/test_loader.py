@@ -141,6 +141,7 @@ def test_real_loader_picked_the_symbol_select_mmap_chooses_here() -> None:
 
 
 def test_real_loader_on_musl_picks_plain_mmap_with_a_64_bit_offset() -> None:
+    """On musl without mmap64 the loader calls mmap with a 64-bit off_t."""
     # musl 1.2.4 and later export no mmap64, and musl's off_t is 64 bits on
     # every architecture: 32-bit musl (i386) must neither refuse to load nor
     # pass a 32-bit offset. Runs on the musl targets of tools/platforms.

@@ -121,6 +121,7 @@ MUSL_SPECS = """\
 
 
 def test_musl_targets_are_source_builds_with_roots_of_their_own() -> None:
+    """Both musl targets are ``source`` builds with a rootfs key of their own, not in CI."""
     x86_64, i386 = targets.get_target("musl-x86_64"), targets.get_target("musl-i386")
     assert (x86_64.kind, x86_64.libc, x86_64.arch) == ("source", "musl", "amd64")
     assert (i386.kind, i386.libc, i386.arch) == ("source", "musl", "i386")
@@ -133,6 +134,7 @@ def test_musl_targets_are_source_builds_with_roots_of_their_own() -> None:
 
 
 def test_musl_specs_point_into_the_tree_and_32_bit_links_elf_i386() -> None:
+    """Every absolute path of the specs moves into the tree; i386 links with -m elf_i386."""
     tree = Path("/cache/musl")
     text = musl.rewrite_specs(MUSL_SPECS, tree, "elf_i386")
     assert "-isystem /cache/musl/usr/include/i386-linux-musl " in text
@@ -147,6 +149,7 @@ def test_musl_specs_point_into_the_tree_and_32_bit_links_elf_i386() -> None:
 def test_musl_compiler_wrapper_answers_print_multiarch_with_the_musl_triplet(
     tmp_path: Path,
 ) -> None:
+    """The compiler wrapper names the musl triplet, not gcc's glibc one."""
     wrapper = tmp_path / "musl-gcc"
     wrapper.write_text(
         musl.compiler_wrapper_text(Path("/t/musl-gcc.specs"), "i386-linux-musl", "-m32")
@@ -163,6 +166,7 @@ def test_musl_compiler_wrapper_answers_print_multiarch_with_the_musl_triplet(
 
 
 def test_musl_test_tools_are_musllinux_wheels_only(tmp_path: Path) -> None:
+    """pip gets only wheels of the target's musllinux platform or pure Python ones."""
     command = build.pip_command(tmp_path, "3.13", musl.pip_platform("i386"), ["pytest"])
     assert command[1:4] == ["-m", "pip", "install"]
     assert "--only-binary=:all:" in command
@@ -175,6 +179,7 @@ def test_musl_test_tools_are_musllinux_wheels_only(tmp_path: Path) -> None:
 
 
 def test_built_32_bit_wrapper_runs_under_setarch() -> None:
+    """The i386 build's wrapper starts the interpreter under setarch i686."""
     text = build.wrapper_text("musl i386", "python3.13", ("setarch", "i686"))
     assert 'exec setarch i686 "$R/usr/bin/python3.13" "$@"' in text
 

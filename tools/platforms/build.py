@@ -104,6 +104,14 @@ def pip_command(target: Path, version: str, platform: str, packages: Sequence[st
     ]
 
 
+def _has_pip() -> bool:
+    """Whether the Python running the tool has pip (the musl targets' wheels need it)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "--version"], capture_output=True, check=False
+    )
+    return result.returncode == 0
+
+
 def _run(
     command: Sequence[str],
     cwd: Path,
@@ -142,6 +150,7 @@ def source_tree(apt: PrivateApt, package: str, kept: Path, into: Path, log_file:
     """
 
     def tarballs() -> list[Path]:
+        """The upstream tarballs of ``package`` in ``kept`` (not their signatures)."""
         return [
             path
             for path in sorted(kept.glob(f"{package}_*.orig.tar.*"))
@@ -194,6 +203,9 @@ def build_cpython(
     missing = [tool for tool in NEEDED if shutil.which(tool) is None]
     if missing:
         raise RuntimeError(f"building CPython needs {', '.join(missing)} on the host")
+    if libc == "musl" and not _has_pip():
+        # Said before the build, not after it: the wheels come last.
+        raise RuntimeError(f"the musl targets' test tools need pip in {sys.executable}")
     root.mkdir(parents=True, exist_ok=True)
     log_file = root.with_name(root.name + ".build.log")
     log_file.write_text("", encoding="utf-8")
