@@ -188,6 +188,10 @@ def msync(addr: int, length: int, flags: int) -> None:
 def mprotect(addr: int, length: int, prot: int) -> None:
     """Change the protection of pages with mprotect(2).
 
+    An ``addr`` that is not page aligned is EINVAL from the kernel, but musl
+    rounds it down to its page before the system call: there
+    ``mprotect(addr + 1, PAGESIZE, prot)`` succeeds and changes two pages.
+
     Raises:
         OSError: EACCES (e.g. WRITE on a shared mapping of a file opened
             read-only), EINVAL, ENOMEM (the range is not mapped).

@@ -8,7 +8,9 @@ answers madvise(2) itself, ignores MAP_FIXED_NOREPLACE and truncates a
 mlock2 (glibc 2.41 reports ENOSYS) and reserves a 32-bit guest's whole
 address space. gVisor differs in other ways (mincore reports every page
 resident, an unknown prot bit is accepted, a memfd has a link), and Linux
-5.10 refuses a read-only shared map of a write-sealed memfd. Which of these
+5.10 refuses a read-only shared map of a write-sealed memfd. The C library
+can stand in the way too: musl rounds an unaligned mprotect address down
+instead of passing it on, and has no pkey_get/pkey_set. Which of these
 a run has is detected here, at import, by trying the capability itself (a
 few system calls through ctypes, not through rawmmap: the code under test
 must not decide whether it is tested). A test skips only where the
@@ -55,10 +57,12 @@ __all__ = [
     "MEMFD_LONG_NAME_IS_ENAMETOOLONG",
     "MINCORE_SAYS_ALL_RESIDENT",
     "MLOCK2_IS_MISSING",
+    "MPROTECT_ROUNDS_UNALIGNED_ADDRESS",
     "MSYNC_KEEPS_MTIME",
     "OFFSET_IS_TRUNCATED",
     "OVERCOMMIT_IS_NOT_HEURISTIC",
     "PIDFD_OPEN_IS_MISSING",
+    "PKEY_RIGHTS_ARE_MISSING",
     "POINTER_BITS",
     "QEMU_USER",
     "SEALED_MEMFD_REFUSES_READ_ONLY_SHARED_MAP",
@@ -110,15 +114,20 @@ QEMU_USER = under_qemu_user()
 _PAGE = mmap.PAGESIZE
 _MAP_FAILED = ctypes.c_void_p(-1).value
 _LIBC = ctypes.CDLL(None, use_errno=True)
-_mmap = _LIBC.mmap
-_mmap.restype = ctypes.c_void_p  # void *mmap(void *, size_t, int, int, int, off_t)
+# void *mmap64(void *, size_t, int, int, int, off64_t) where the C library has
+# it (glibc, every width); else mmap, whose off_t is 64 bits wherever there
+# is no mmap64 (LP64, musl: 1.2.4 dropped mmap64). A C long would be wrong
+# on 32-bit musl: the high half of the offset would be whatever is on the
+# stack, and musl's mmap refuses such an offset with EINVAL.
+_mmap = getattr(_LIBC, "mmap64", None) or _LIBC.mmap
+_mmap.restype = ctypes.c_void_p
 _mmap.argtypes = [
     ctypes.c_void_p,
     ctypes.c_size_t,
     ctypes.c_int,
     ctypes.c_int,
     ctypes.c_int,
-    ctypes.c_long,
+    ctypes.c_int64,
 ]
 _munmap = _LIBC.munmap
 _munmap.restype = ctypes.c_int  # int munmap(void *, size_t)
@@ -310,6 +319,38 @@ def _detect_unknown_prot_bit_accepted() -> str | None:
     return (
         "mprotect(2) with the unknown protection bit 0x1000 returned 0 here instead of "
         f"EINVAL (checked at run time): {_who()} ignores unknown bits (gVisor)"
+    )
+
+
+def _detect_mprotect_rounds_unaligned_address() -> str | None:
+    """Say so when the C library's mprotect takes an address one byte into a page."""
+    address = _anonymous(2 * _PAGE)
+    if address is None:
+        return None
+    try:
+        ctypes.set_errno(0)
+        if _mprotect(address + 1, _PAGE, mmap.PROT_READ | mmap.PROT_WRITE) != 0:
+            return None  # EINVAL: the kernel was asked
+    finally:
+        _munmap(address, 2 * _PAGE)
+    return (
+        "mprotect(3) at an address one byte past a page boundary succeeded here instead of "
+        "failing with EINVAL (checked at run time): the C library rounds the address down "
+        "to its page before the system call (musl: src/mman/mprotect.c), so the kernel's "
+        "EINVAL never arrives"
+    )
+
+
+def _detect_pkey_rights_missing() -> str | None:
+    """Say so when the C library has no pkey_get or pkey_set (musl)."""
+    missing = [name for name in ("pkey_get", "pkey_set") if not hasattr(_LIBC, name)]
+    if not missing:
+        return None
+    return (
+        f"the C library has no {' or '.join(missing)} here (checked at run time): these "
+        "glibc 2.27 functions read and write the thread's protection-key rights register "
+        "(x86 PKRU) with no system call behind them, and musl has neither, so rawmmap "
+        "cannot read or change the rights (NotImplementedError)"
     )
 
 
@@ -676,6 +717,8 @@ OVERCOMMIT_IS_NOT_HEURISTIC = "an obvious overcommit is mapped in overcommit mod
 PIDFD_OPEN_IS_MISSING = "pidfd_open(2) fails with ENOSYS"
 MEMFD_IS_NOT_SPARSE = "a memfd grown by ftruncate counts allocated blocks"
 SHM_FREE_SPACE_IS_UNBOUNDED = "/dev/shm reports more free space than RAM + swap"
+MPROTECT_ROUNDS_UNALIGNED_ADDRESS = "mprotect(3) of an unaligned address succeeds (no EINVAL)"
+PKEY_RIGHTS_ARE_MISSING = "the C library has no pkey_get(3)/pkey_set(3)"
 
 _DETECTORS: dict[str, Callable[[], str | None]] = {
     "MADVISE_IS_EMULATED": _detect_madvise_accepts_any_advice,
@@ -699,6 +742,8 @@ _DETECTORS: dict[str, Callable[[], str | None]] = {
     "PIDFD_OPEN_IS_MISSING": _detect_pidfd_open_missing,
     "MEMFD_IS_NOT_SPARSE": _detect_memfd_not_sparse,
     "SHM_FREE_SPACE_IS_UNBOUNDED": _detect_shm_free_space_unbounded,
+    "MPROTECT_ROUNDS_UNALIGNED_ADDRESS": _detect_mprotect_rounds_unaligned_address,
+    "PKEY_RIGHTS_ARE_MISSING": _detect_pkey_rights_missing,
 }
 
 #: Reason -> True when the capability it names is missing here.

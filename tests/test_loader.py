@@ -140,6 +140,18 @@ def test_real_loader_picked_the_symbol_select_mmap_chooses_here() -> None:
     assert chosen == expected
 
 
+def test_real_loader_on_musl_picks_plain_mmap_with_a_64_bit_offset() -> None:
+    """On musl without mmap64 the loader calls mmap with a 64-bit off_t."""
+    # musl 1.2.4 and later export no mmap64, and musl's off_t is 64 bits on
+    # every architecture: 32-bit musl (i386) must neither refuse to load nor
+    # pass a 32-bit offset. Runs on the musl targets of tools/platforms.
+    if not _foreign.is_musl():
+        pytest.skip("the C library here is not musl")
+    if _foreign._has_symbol(_foreign._library, "mmap64"):
+        pytest.skip("this musl still exports mmap64 (musl before 1.2.4)")
+    assert (raw.MMAP_SYMBOL, raw.OFF_T_BITS) == ("mmap", 64)
+
+
 def test_real_loader_mmap_offset_argument_is_8_bytes() -> None:
     offset_type = _foreign.FUNCTIONS[raw.MMAP_SYMBOL].argtypes[-1]
     assert ctypes.sizeof(offset_type) == 8  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ Nothing here downloads or starts a platform.
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
 # tools/ is on mypy's path too (pyproject's mypy_path).
-from platforms import aptsources, build, kernel, results, targets
+from platforms import aptsources, build, kernel, musl, results, targets
 from platforms.debian import PrivateApt
 from platforms.runner import _wrapper_text
 
@@ -101,6 +102,86 @@ def test_built_interpreter_wrapper_finds_its_root_from_its_own_path() -> None:
     text = build.wrapper_text("free-threaded", "python3.13t")
     assert text.startswith("#!/bin/sh\n")
     assert 'exec "$R/usr/bin/python3.13t" "$@"' in text
+
+
+MUSL_SPECS = """\
+*cpp_options:
+-nostdinc -isystem /usr/include/i386-linux-musl -isystem include%s %(old_cpp_options)
+
+*link_libgcc:
+-L/usr/lib/i386-linux-musl -L .%s
+
+*startfile:
+%{shared:;static-pie:/usr/lib/i386-linux-musl/rcrt1.o; :/usr/lib/i386-linux-musl/Scrt1.o} \
+/usr/lib/i386-linux-musl/crti.o crtbeginS.o%s
+
+*link:
+-dynamic-linker /lib/ld-musl-i386.so.1 -nostdlib %{shared:-shared}
+"""
+
+
+def test_musl_targets_are_source_builds_with_roots_of_their_own() -> None:
+    """Both musl targets are ``source`` builds with a rootfs key of their own, not in CI."""
+    x86_64, i386 = targets.get_target("musl-x86_64"), targets.get_target("musl-i386")
+    assert (x86_64.kind, x86_64.libc, x86_64.arch) == ("source", "musl", "amd64")
+    assert (i386.kind, i386.libc, i386.arch) == ("source", "musl", "i386")
+    assert x86_64.rootfs_key == "amd64-trixie-python3.13-built-musl"
+    assert i386.rootfs_key == "i386-trixie-python3.13-built-musl"
+    keys = [target.rootfs_key for target in targets.TARGETS if target.kind == "source"]
+    assert len(keys) == len(set(keys))
+    # Not in CI: each takes about ten minutes to build from nothing.
+    assert not x86_64.ci and not i386.ci
+
+
+def test_musl_specs_point_into_the_tree_and_32_bit_links_elf_i386() -> None:
+    """Every absolute path of the specs moves into the tree; i386 links with -m elf_i386."""
+    tree = Path("/cache/musl")
+    text = musl.rewrite_specs(MUSL_SPECS, tree, "elf_i386")
+    assert "-isystem /cache/musl/usr/include/i386-linux-musl " in text
+    assert "-L/cache/musl/usr/lib/i386-linux-musl " in text
+    assert ":/cache/musl/usr/lib/i386-linux-musl/Scrt1.o}" in text
+    assert " /cache/musl/usr/lib/i386-linux-musl/crti.o " in text
+    assert "*link:\n-m elf_i386 -dynamic-linker /cache/musl/usr/lib/ld-musl-i386.so.1 " in text
+    assert " /usr/" not in text and "/lib/ld-musl-i386.so.1 -nostdlib" in text
+    assert "-m elf_i386" not in musl.rewrite_specs(MUSL_SPECS, tree)
+
+
+def test_musl_compiler_wrapper_answers_print_multiarch_with_the_musl_triplet(
+    tmp_path: Path,
+) -> None:
+    """The compiler wrapper names the musl triplet, not gcc's glibc one."""
+    wrapper = tmp_path / "musl-gcc"
+    wrapper.write_text(
+        musl.compiler_wrapper_text(Path("/t/musl-gcc.specs"), "i386-linux-musl", "-m32")
+    )
+    wrapper.chmod(0o755)
+    answer = subprocess.run(
+        [str(wrapper), "-print-search-dirs", "--print-multiarch"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert answer.stdout == "i386-linux-musl\n"
+    assert 'exec "${REALGCC:-gcc}" -m32 "$@" -specs "/t/musl-gcc.specs"' in wrapper.read_text()
+
+
+def test_musl_test_tools_are_musllinux_wheels_only(tmp_path: Path) -> None:
+    """pip gets only wheels of the target's musllinux platform or pure Python ones."""
+    command = build.pip_command(tmp_path, "3.13", musl.pip_platform("i386"), ["pytest"])
+    assert command[1:4] == ["-m", "pip", "install"]
+    assert "--only-binary=:all:" in command
+    assert command[command.index("--target") + 1] == str(tmp_path)
+    platforms = [command[i + 1] for i, word in enumerate(command) if word == "--platform"]
+    assert platforms == ["musllinux_1_2_i686", "any"]
+    assert musl.pip_platform("amd64") == "musllinux_1_2_x86_64"
+    assert musl.host_packages("i386")[-1] == "gcc-multilib"
+    assert "gcc-multilib" not in musl.host_packages("amd64")
+
+
+def test_built_32_bit_wrapper_runs_under_setarch() -> None:
+    """The i386 build's wrapper starts the interpreter under setarch i686."""
+    text = build.wrapper_text("musl i386", "python3.13", ("setarch", "i686"))
+    assert 'exec setarch i686 "$R/usr/bin/python3.13" "$@"' in text
 
 
 def test_target_names_are_unique_and_ci_has_the_promised_subset() -> None:

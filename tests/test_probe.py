@@ -22,6 +22,7 @@ from .emulation import (
     MADV_REMOVE_IS_MISSING,
     MEMFD_LONG_NAME_IS_ENAMETOOLONG,
     MINCORE_SAYS_ALL_RESIDENT,
+    MPROTECT_ROUNDS_UNALIGNED_ADDRESS,
     MSYNC_KEEPS_MTIME,
     OFFSET_IS_TRUNCATED,
     OVERCOMMIT_IS_NOT_HEURISTIC,
@@ -269,6 +270,8 @@ _CHECKS_THAT_SHOW: dict[str, tuple[str, ...]] = {
     # ENOMEM on armhf and mipsel under qemu-user: the pages after the
     # mapping belong to the reserved guest space, so it cannot grow there.
     "mremap-grow-in-place": (GUEST_SPACE_IS_RESERVED,),
+    # Succeeds on musl: its mprotect rounds the address down to the page.
+    "mprotect-unaligned": (MPROTECT_ROUNDS_UNALIGNED_ADDRESS,),
 }
 
 

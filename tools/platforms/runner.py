@@ -78,6 +78,10 @@ class Cache:
     def pycache(self, target: Target) -> Path:
         return self.root / "pycache" / target.name
 
+    def sources(self, suite: str) -> Path:
+        """Where the source packages of ``suite`` are kept for the next build."""
+        return self.root / "sources" / suite
+
 
 @dataclass(frozen=True)
 class Options:
@@ -239,6 +243,8 @@ def setup_source_build(target: Target, cache: Cache) -> Path:
         f"{_LAYOUT} source {target.arch} {' '.join(target.suites)} python{target.python} "
         f"{' '.join(target.configure)} {' '.join(TEST_PACKAGES)}"
     )
+    if target.libc != "glibc":
+        stamp += f" {target.libc}"
     with _locked(root.with_name(root.name + ".lock")):
         stamp_file = root / ".platforms-stamp"
         if stamp_file.exists() and stamp_file.read_text(encoding="utf-8") == stamp:
@@ -249,11 +255,9 @@ def setup_source_build(target: Target, cache: Cache) -> Path:
         build.build_cpython(
             root,
             cache.apt(target.rootfs_key),
-            target.suites[0],
-            target.python,
-            target.configure,
-            TEST_PACKAGES,
+            target,
             _mirror(),
+            cache.sources(target.suites[0]),
         )
         binaries = root / "usr/bin"
         python = next(
@@ -271,7 +275,10 @@ def setup_source_build(target: Target, cache: Cache) -> Path:
                 "../../python3/dist-packages\n", encoding="ascii"
             )
         wrapper = root / _WRAPPER
-        wrapper.write_text(build.wrapper_text(target.description, python), encoding="utf-8")
+        launcher = ("setarch", "i686") if target.arch == "i386" else ()
+        wrapper.write_text(
+            build.wrapper_text(target.description, python, launcher), encoding="utf-8"
+        )
         wrapper.chmod(0o755)
         environment = _environment(target, cache)
         environment.pop("PYTHONPYCACHEPREFIX")
@@ -321,6 +328,9 @@ def _how(target: Target, cache: Cache) -> str:
         return f"qemu-user {version}"
     if target.kind == "gvisor":
         return f"gVisor runsc {_version([str(cache.runsc), '--version'])}"
+    if target.kind == "source" and target.libc != "glibc":
+        bits = ", setarch i686" if target.arch == "i386" else ""
+        return f"native, built here against {target.libc}{bits}"
     if target.kind == "source":
         return f"native, built here ({' '.join(target.configure)})"
     if target.arch == "i386":

@@ -11,8 +11,9 @@ Kinds:
   Sentry is a second implementation of the Linux system-call API.
 - ``kernel``: the amd64 rootfs in an initramfs, booted with another
   release's Linux kernel under qemu-system-x86_64 (TCG); see kernel.py.
-- ``source``: a CPython Debian does not ship (free-threaded), built once
-  from the upstream tarball of the suite's source package; see build.py.
+- ``source``: a CPython Debian does not ship (free-threaded; against musl
+  for ``libc="musl"``), built once from the upstream tarball of the suite's
+  source package; see build.py and musl.py.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class Target:
     kernel_suite: str = ""
     #: For ``source`` targets: CPython's configure options (build.py).
     configure: tuple[str, ...] = field(default=())
+    #: For ``source`` targets: the C library built against ("glibc": the host's).
+    libc: str = "glibc"
 
     @property
     def packages(self) -> list[str]:
@@ -91,6 +94,8 @@ class Target:
         key = f"{self.arch}-{'+'.join(self.suites)}-python{self.python}"
         if self.kind == "source":
             key += "-built" + "".join("-" + option.lstrip("-") for option in self.configure)
+            if self.libc != "glibc":
+                key += f"-{self.libc}"
         return key
 
 
@@ -155,6 +160,24 @@ TARGETS: list[Target] = [
         "3.13",
         "x86_64, free-threaded CPython 3.13t built from trixie's source (--disable-gil)",
         configure=("--disable-gil",),
+    ),
+    Target(
+        "musl-x86_64",
+        "source",
+        "amd64",
+        ("trixie",),
+        "3.13",
+        "x86_64, CPython 3.13 built from trixie's source against trixie's musl 1.2.5",
+        libc="musl",
+    ),
+    Target(
+        "musl-i386",
+        "source",
+        "i386",
+        ("trixie",),
+        "3.13",
+        "i386 (32-bit), CPython 3.13 built from trixie's source against musl 1.2.5, setarch i686",
+        libc="musl",
     ),
     Target(
         "linux5.10",
