@@ -48,6 +48,7 @@ __all__ = [
     "FIXED_NOREPLACE_IS_IGNORED",
     "FUTURE_WRITE_SEAL_IS_IGNORED",
     "GUEST_SPACE_IS_RESERVED",
+    "HUGETLB_MAP_IS_EINVAL",
     "MADVISE_IS_EMULATED",
     "MADV_REMOVE_IS_MISSING",
     "MEMFD_HAS_A_LINK",
@@ -288,6 +289,25 @@ def _detect_guest_space_reserved() -> str | None:
         "msync(2) of a just-unmapped page succeeded here instead of failing with ENOMEM",
         "reserves the guest's whole address space (qemu-user reserved_va for 32-bit guests), "
         "so the hole is still mapped in the host",
+    )
+
+
+def _detect_hugetlb_map_is_einval() -> str | None:
+    hugetlb = _flag("HUGETLB")
+    if hugetlb is None:
+        return None
+    length = _meminfo_bytes("Hugepagesize") or 2 << 20
+    if _on_a_mapping(lambda address: 0, length, _PRIVATE_ANONYMOUS | hugetlb) is not None:
+        return None  # a pool page was free: mapped
+    if ctypes.get_errno() != errno.EINVAL:
+        return None  # ENOMEM: no free page in the pool, the kernel's answer
+    return _observed(
+        f"mmap(MAP_HUGETLB) of {length} private anonymous bytes (the default huge page "
+        "size) failed with EINVAL here, where the kernel answers ENOMEM when the pool is "
+        "empty",
+        "does not hand the huge-page mapping to the kernel as it was asked (seen with "
+        "qemu-user 10.0 on 32-bit guests, which place every mapping in their reserved "
+        "guest space), so the kernel's own errno for a huge page never arrives",
     )
 
 
@@ -632,6 +652,7 @@ MLOCK2_IS_MISSING = "mlock2(2) is missing (ENOSYS, or EINVAL from glibc's fallba
 FIXED_NOREPLACE_IS_IGNORED = "MAP_FIXED_NOREPLACE is taken as a hint, not refused with EEXIST"
 OFFSET_IS_TRUNCATED = "a 32-bit guest's mmap offset above 4 GiB is truncated to 32 bits"
 GUEST_SPACE_IS_RESERVED = "an unmapped range is still mapped (msync/mprotect give no ENOMEM)"
+HUGETLB_MAP_IS_EINVAL = "mmap(MAP_HUGETLB) fails with EINVAL, not the kernel's ENOMEM"
 MINCORE_SAYS_ALL_RESIDENT = "mincore(2) reports untouched pages resident"
 UNKNOWN_PROT_BIT_IS_ACCEPTED = "mprotect(2) accepts an unknown protection bit"
 MEMFD_HAS_A_LINK = "a memfd has st_nlink != 0"
@@ -657,6 +678,7 @@ _DETECTORS: dict[str, Callable[[], str | None]] = {
     "FIXED_NOREPLACE_IS_IGNORED": _detect_fixed_noreplace_ignored,
     "OFFSET_IS_TRUNCATED": _detect_offset_truncated,
     "GUEST_SPACE_IS_RESERVED": _detect_guest_space_reserved,
+    "HUGETLB_MAP_IS_EINVAL": _detect_hugetlb_map_is_einval,
     "MINCORE_SAYS_ALL_RESIDENT": _detect_mincore_says_all_resident,
     "UNKNOWN_PROT_BIT_IS_ACCEPTED": _detect_unknown_prot_bit_accepted,
     "MEMFD_HAS_A_LINK": _detect_memfd_has_a_link,

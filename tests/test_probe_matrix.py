@@ -226,7 +226,6 @@ def test_full_probe_runs_here_quickly_and_no_check_raises() -> None:
     )
 
 
-
 def test_libc_name_without_confstr(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_confstr(name: str) -> str:
         raise ValueError(name)

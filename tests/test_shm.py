@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
@@ -38,10 +39,8 @@ def test_lazy_prototype_is_applied(name: str) -> None:
         # symbol must give a function.
         libraries = [ctypes.CDLL(None)]
         if name in {"shm_open", "shm_unlink", "memfd_create"}:
-            try:
+            with contextlib.suppress(OSError):
                 libraries.append(ctypes.CDLL(_foreign.RT_SONAME))
-            except OSError:
-                pass
         assert not any(hasattr(library, name) for library in libraries), name
         if name in _foreign.SYSCALL_NUMBERS:
             pytest.skip(f"this C library has no {name}: it goes through syscall(2)")
