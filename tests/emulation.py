@@ -65,6 +65,7 @@ __all__ = [
     "SEALED_MEMFD_REFUSES_READ_ONLY_SHARED_MAP",
     "SHARED_VALIDATE_IS_UNKNOWN",
     "SHM_FREE_SPACE_IS_UNBOUNDED",
+    "SMAPS_IS_NOT_THIS_PROCESS",
     "UNKNOWN_PROT_BIT_IS_ACCEPTED",
     "VMLCK_IS_MISSING",
     "WIPEONFORK_IS_REFUSED",
@@ -308,6 +309,38 @@ def _detect_hugetlb_map_is_einval() -> str | None:
         "does not hand the huge-page mapping to the kernel as it was asked (seen with "
         "qemu-user 10.0 on 32-bit guests, which place every mapping in their reserved "
         "guest space), so the kernel's own errno for a huge page never arrives",
+    )
+
+
+def _smaps_rss(address: int) -> int | None:
+    """Rss in bytes of the /proc/self/smaps area starting at ``address``; None if not found."""
+    try:
+        with open("/proc/self/smaps", encoding="ascii", errors="replace") as smaps:
+            inside = False
+            for line in smaps:
+                first = line.split(" ", 1)[0]
+                if not first.endswith(":"):  # an area's header: START-END PERMS ...
+                    inside = int(first.split("-")[0], 16) == address
+                elif inside and first == "Rss:":
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _detect_smaps_is_not_this_process() -> str | None:
+    def rss_after_writing_two_pages(address: int) -> int | None:
+        ctypes.memset(address, 0x74, 1)
+        ctypes.memset(address + _PAGE, 0x74, 1)
+        return _smaps_rss(address)
+
+    rss = _on_a_mapping(rss_after_writing_two_pages, 2 * _PAGE)
+    if rss is None or rss >= 2 * _PAGE:
+        return None  # this process's figures (or no smaps: the test speaks)
+    return _observed(
+        f"/proc/self/smaps shows Rss {rss} for two pages this process wrote here",
+        "shows the figures of another mapping than the guest's (qemu-user 10: the host's "
+        "mapping behind the guest's, Rss 0)",
     )
 
 
@@ -671,6 +704,7 @@ OVERCOMMIT_IS_NOT_HEURISTIC = "an obvious overcommit is mapped in overcommit mod
 PIDFD_OPEN_IS_MISSING = "pidfd_open(2) fails with ENOSYS"
 MEMFD_IS_NOT_SPARSE = "a memfd grown by ftruncate counts allocated blocks"
 SHM_FREE_SPACE_IS_UNBOUNDED = "/dev/shm reports more free space than RAM + swap"
+SMAPS_IS_NOT_THIS_PROCESS = "/proc/self/smaps does not show the Rss of pages this process wrote"
 
 _DETECTORS: dict[str, Callable[[], str | None]] = {
     "MADVISE_IS_EMULATED": _detect_madvise_accepts_any_advice,
@@ -695,6 +729,7 @@ _DETECTORS: dict[str, Callable[[], str | None]] = {
     "PIDFD_OPEN_IS_MISSING": _detect_pidfd_open_missing,
     "MEMFD_IS_NOT_SPARSE": _detect_memfd_not_sparse,
     "SHM_FREE_SPACE_IS_UNBOUNDED": _detect_shm_free_space_unbounded,
+    "SMAPS_IS_NOT_THIS_PROCESS": _detect_smaps_is_not_this_process,
 }
 
 #: Reason -> True when the capability it names is missing here.
