@@ -313,16 +313,19 @@ def _detect_hugetlb_map_is_einval() -> str | None:
 
 
 def _smaps_rss(address: int) -> int | None:
-    """Rss in bytes of the /proc/self/smaps area starting at ``address``; None if not found."""
+    """Rss in bytes of the /proc/self/smaps area holding ``address``; None if not found."""
     try:
         with open("/proc/self/smaps", encoding="ascii", errors="replace") as smaps:
             inside = False
             for line in smaps:
-                first = line.split(" ", 1)[0]
-                if not first.endswith(":"):  # an area's header: START-END PERMS ...
-                    inside = int(first.split("-")[0], 16) == address
-                elif inside and first == "Rss:":
-                    return int(line.split()[1]) * 1024
+                fields = line.split()
+                if not fields:
+                    continue
+                if not fields[0].endswith(":"):  # an area's header: START-END PERMS ...
+                    start, _, end = fields[0].partition("-")
+                    inside = int(start, 16) <= address < int(end, 16)
+                elif inside and fields[0] == "Rss:":
+                    return int(fields[1]) * 1024
     except (OSError, ValueError, IndexError):
         return None
     return None
