@@ -39,7 +39,7 @@ import fcntl
 import mmap
 import os
 import tempfile
-from typing import Callable
+from typing import Callable, TypeVar
 
 import pytest
 
@@ -50,6 +50,7 @@ __all__ = [
     "FIXED_NOREPLACE_IS_IGNORED",
     "FUTURE_WRITE_SEAL_IS_IGNORED",
     "GUEST_SPACE_IS_RESERVED",
+    "HUGETLB_MAP_IS_EINVAL",
     "MADVISE_IS_EMULATED",
     "MADV_REMOVE_IS_MISSING",
     "MEMFD_HAS_A_LINK",
@@ -67,7 +68,7 @@ __all__ = [
     "QEMU_USER",
     "SEALED_MEMFD_REFUSES_READ_ONLY_SHARED_MAP",
     "SHARED_VALIDATE_IS_UNKNOWN",
-    "SHM_FREE_SPACE_IS_UNBOUNDED",
+    "SMAPS_IS_NOT_THIS_PROCESS",
     "UNKNOWN_PROT_BIT_IS_ACCEPTED",
     "VMLCK_IS_MISSING",
     "WIPEONFORK_IS_REFUSED",
@@ -174,28 +175,50 @@ def _advice(name: str) -> int | None:
     return None if member is None else int(member)
 
 
-def _anonymous(length: int) -> int | None:
-    address = _mmap(None, length, mmap.PROT_READ | mmap.PROT_WRITE, _PRIVATE_ANONYMOUS, -1, 0)
-    return None if address in (None, _MAP_FAILED) else int(address)
-
-
 def _who() -> str:
     return "qemu-user" if QEMU_USER else "this kernel (or sandbox)"
 
 
-def _detect_madvise_accepts_any_advice() -> str | None:
-    address = _anonymous(_PAGE)
-    if address is None:
+_T = TypeVar("_T")
+
+
+def _on_a_mapping(
+    attempt: Callable[[int], _T], length: int = _PAGE, flags: int = _PRIVATE_ANONYMOUS
+) -> _T | None:
+    """Map ``length`` read-write bytes, call ``attempt(address)``, unmap; its answer.
+
+    None when the map itself fails: the capability cannot be tried, so the
+    detector reports nothing and the test's own assertion speaks.
+    """
+    address = _mmap(None, length, mmap.PROT_READ | mmap.PROT_WRITE, flags, -1, 0)
+    if address in (None, _MAP_FAILED):
         return None
     try:
-        if _madvise(address, _PAGE, _BOGUS_ADVICE) != 0:
-            return None
+        return attempt(int(address))
     finally:
-        _munmap(address, _PAGE)
-    return (
-        f"madvise(2) with the unknown advice {_BOGUS_ADVICE} returned 0 here instead of "
-        f"EINVAL (checked at run time): {_who()} answers madvise itself "
-        "(qemu: linux-user/mmap.c target_madvise), so the kernel's EINVAL never arrives"
+        _munmap(address, length)
+
+
+def _errno_of(function: Callable[..., int], *arguments: object) -> int:
+    """Call a C function that returns 0 or -1; 0 on success, else the errno it left."""
+    ctypes.set_errno(0)
+    if function(*arguments) == 0:
+        return 0
+    return ctypes.get_errno()
+
+
+def _observed(what: str, cause: str) -> str:
+    """The skip reason: what was seen here, then who answers so and why."""
+    return f"{what} (checked at run time): {_who()} {cause}"
+
+
+def _detect_madvise_accepts_any_advice() -> str | None:
+    if _on_a_mapping(lambda address: _madvise(address, _PAGE, _BOGUS_ADVICE)) != 0:
+        return None
+    return _observed(
+        f"madvise(2) with the unknown advice {_BOGUS_ADVICE} returned 0 here instead of EINVAL",
+        "answers madvise itself (qemu: linux-user/mmap.c target_madvise), so the kernel's "
+        "EINVAL never arrives",
     )
 
 
@@ -205,23 +228,20 @@ def _detect_mlock2_missing() -> str | None:
         return None
     mlock2.restype = ctypes.c_int  # int mlock2(const void *, size_t, unsigned int)
     mlock2.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint]
-    address = _anonymous(_PAGE)
-    if address is None:
-        return None
-    try:
-        ctypes.set_errno(0)
-        if mlock2(address, _PAGE, _MLOCK_ONFAULT) == 0:
+
+    def attempt(address: int) -> int:
+        code = _errno_of(mlock2, address, _PAGE, _MLOCK_ONFAULT)
+        if code == 0:
             _LIBC.munlock(ctypes.c_void_p(address), ctypes.c_size_t(_PAGE))
-            return None
-        code = ctypes.get_errno()
-    finally:
-        _munmap(address, _PAGE)
-    if code not in (errno.ENOSYS, errno.EINVAL):
-        return None  # EPERM/ENOMEM/EAGAIN: the call exists, a limit refused it
-    return (
-        f"mlock2(MLOCK_ONFAULT) failed here with {errno.errorcode[code]} (checked at run "
-        f"time): {_who()} has no mlock2 syscall; glibc reports that as ENOSYS (2.41) "
-        "or, emulating it with mlock, as EINVAL for a nonzero flag (2.36)"
+        return code
+
+    code = _on_a_mapping(attempt)
+    if code is None or code not in (errno.ENOSYS, errno.EINVAL):
+        return None  # 0, or EPERM/ENOMEM/EAGAIN: the call exists, a limit refused it
+    return _observed(
+        f"mlock2(MLOCK_ONFAULT) failed here with {errno.errorcode[code]}",
+        "has no mlock2 syscall; glibc reports that as ENOSYS (2.41) or, emulating it with "
+        "mlock, as EINVAL for a nonzero flag (2.36)",
     )
 
 
@@ -229,21 +249,20 @@ def _detect_fixed_noreplace_ignored() -> str | None:
     noreplace = _flag("FIXED_NOREPLACE")
     if noreplace is None:
         return None
-    address = _anonymous(2 * _PAGE)
-    if address is None:
-        return None
-    try:
+
+    def attempt(address: int) -> bool:
         placed = _mmap(address, _PAGE, mmap.PROT_READ, _PRIVATE_ANONYMOUS | noreplace, -1, 0)
         if placed in (None, _MAP_FAILED):
-            return None  # EEXIST: honoured
+            return False  # EEXIST: honoured
         if placed != address:
             _munmap(placed, _PAGE)
-    finally:
-        _munmap(address, 2 * _PAGE)
-    return (
-        "mmap(MAP_FIXED_NOREPLACE) over an existing mapping did not fail with EEXIST here "
-        f"(checked at run time): {_who()} takes addr as a hint and maps elsewhere "
-        "(qemu-user 7.2, gVisor)"
+        return True
+
+    if not _on_a_mapping(attempt, 2 * _PAGE):
+        return None
+    return _observed(
+        "mmap(MAP_FIXED_NOREPLACE) over an existing mapping did not fail with EEXIST here",
+        "takes addr as a hint and maps elsewhere (qemu-user 7.2, gVisor)",
     )
 
 
@@ -264,75 +283,113 @@ def _detect_offset_truncated() -> str | None:
         return None  # no sparse 5 GiB file here: the test runs and says why
     if seen == marker:
         return None
-    return (
-        "a map at a 5 GiB file offset read the bytes at 1 GiB here (checked at run time): "
-        f"{_who()} truncates a 32-bit guest's mmap offset to 32 bits (qemu-user 7.2); "
-        "the above-4-GiB offset is proved on native i386"
+    return _observed(
+        "a map at a 5 GiB file offset read the bytes at 1 GiB here",
+        "truncates a 32-bit guest's mmap offset to 32 bits (qemu-user 7.2); the above-4-GiB "
+        "offset is proved on native i386",
     )
 
 
 def _detect_guest_space_reserved() -> str | None:
-    address = _anonymous(_PAGE)
-    if address is None:
-        return None
-    _munmap(address, _PAGE)
-    if _msync(address, _PAGE, _MS_ASYNC) != 0:
+    hole = _on_a_mapping(lambda address: address)  # unmapped again on return
+    if hole is None or _msync(hole, _PAGE, _MS_ASYNC) != 0:
         return None  # ENOMEM: the hole is a hole
-    return (
-        "msync(2) of a just-unmapped page succeeded here instead of failing with ENOMEM "
-        f"(checked at run time): {_who()} reserves the guest's whole address space "
-        "(qemu-user reserved_va for 32-bit guests), so the hole is still mapped in the host"
+    return _observed(
+        "msync(2) of a just-unmapped page succeeded here instead of failing with ENOMEM",
+        "reserves the guest's whole address space (qemu-user reserved_va for 32-bit guests), "
+        "so the hole is still mapped in the host",
+    )
+
+
+def _detect_hugetlb_map_is_einval() -> str | None:
+    hugetlb = _flag("HUGETLB")
+    if hugetlb is None:
+        return None
+    length = _meminfo_bytes("Hugepagesize") or 2 << 20
+    if _on_a_mapping(lambda address: 0, length, _PRIVATE_ANONYMOUS | hugetlb) is not None:
+        return None  # a pool page was free: mapped
+    if ctypes.get_errno() != errno.EINVAL:
+        return None  # ENOMEM: no free page in the pool, the kernel's answer
+    return _observed(
+        f"mmap(MAP_HUGETLB) of {length} private anonymous bytes (the default huge page "
+        "size) failed with EINVAL here, where the kernel answers ENOMEM when the pool is "
+        "empty",
+        "does not hand the huge-page mapping to the kernel as it was asked (seen with "
+        "qemu-user 10.0 on 32-bit guests, which place every mapping in their reserved "
+        "guest space), so the kernel's own errno for a huge page never arrives",
+    )
+
+
+def _smaps_rss(address: int) -> int | None:
+    """Rss in bytes of the /proc/self/smaps area holding ``address``; None if not found."""
+    try:
+        with open("/proc/self/smaps", encoding="ascii", errors="replace") as smaps:
+            inside = False
+            for line in smaps:
+                fields = line.split()
+                if not fields:
+                    continue
+                if not fields[0].endswith(":"):  # an area's header: START-END PERMS ...
+                    start, _, end = fields[0].partition("-")
+                    inside = int(start, 16) <= address < int(end, 16)
+                elif inside and fields[0] == "Rss:":
+                    return int(fields[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _detect_smaps_is_not_this_process() -> str | None:
+    def rss_after_writing_two_pages(address: int) -> int | None:
+        ctypes.memset(address, 0x74, 1)
+        ctypes.memset(address + _PAGE, 0x74, 1)
+        return _smaps_rss(address)
+
+    rss = _on_a_mapping(rss_after_writing_two_pages, 2 * _PAGE)
+    if rss is None or rss >= 2 * _PAGE:
+        return None  # this process's figures (or no smaps: the test speaks)
+    return _observed(
+        f"/proc/self/smaps shows Rss {rss} for two pages this process wrote here",
+        "shows the figures of another mapping than the guest's (qemu-user 10: the host's "
+        "mapping behind the guest's, Rss 0)",
     )
 
 
 def _detect_mincore_says_all_resident() -> str | None:
     pages = 16
-    address = _anonymous(pages * _PAGE)
-    if address is None:
-        return None
     vector = ctypes.create_string_buffer(pages)
-    try:
+
+    def resident(address: int) -> int:
         if _mincore(address, pages * _PAGE, vector) != 0:
-            return None
-        resident = sum(byte & 1 for byte in vector.raw)
-    finally:
-        _munmap(address, pages * _PAGE)
-    if resident < pages:
+            return 0
+        return sum(byte & 1 for byte in vector.raw)
+
+    if (_on_a_mapping(resident, pages * _PAGE) or 0) < pages:
         return None
-    return (
-        f"mincore(2) said all {pages} pages of an untouched anonymous mapping are "
-        f"resident here (checked at run time): {_who()} does not report demand paging "
-        "(gVisor reports every mapped page resident)"
+    return _observed(
+        f"mincore(2) said all {pages} pages of an untouched anonymous mapping are resident here",
+        "does not report demand paging (gVisor reports every mapped page resident)",
     )
 
 
 def _detect_unknown_prot_bit_accepted() -> str | None:
-    address = _anonymous(_PAGE)
-    if address is None:
+    prot = mmap.PROT_READ | mmap.PROT_WRITE | 0x1000
+    if _on_a_mapping(lambda address: _mprotect(address, _PAGE, prot)) != 0:
         return None
-    try:
-        accepted = _mprotect(address, _PAGE, mmap.PROT_READ | mmap.PROT_WRITE | 0x1000) == 0
-    finally:
-        _munmap(address, _PAGE)
-    if not accepted:
-        return None
-    return (
-        "mprotect(2) with the unknown protection bit 0x1000 returned 0 here instead of "
-        f"EINVAL (checked at run time): {_who()} ignores unknown bits (gVisor)"
+    return _observed(
+        "mprotect(2) with the unknown protection bit 0x1000 returned 0 here instead of EINVAL",
+        "ignores unknown bits (gVisor)",
     )
 
 
 def _detect_mprotect_rounds_unaligned_address() -> str | None:
     """Say so when the C library's mprotect takes an address one byte into a page."""
-    address = _anonymous(2 * _PAGE)
-    if address is None:
-        return None
-    try:
-        ctypes.set_errno(0)
-        if _mprotect(address + 1, _PAGE, mmap.PROT_READ | mmap.PROT_WRITE) != 0:
-            return None  # EINVAL: the kernel was asked
-    finally:
-        _munmap(address, 2 * _PAGE)
+    answer = _on_a_mapping(
+        lambda address: _errno_of(_mprotect, address + 1, _PAGE, mmap.PROT_READ | mmap.PROT_WRITE),
+        2 * _PAGE,
+    )
+    if answer != 0:
+        return None  # EINVAL: the kernel was asked (None: nothing could be mapped)
     return (
         "mprotect(3) at an address one byte past a page boundary succeeded here instead of "
         "failing with EINVAL (checked at run time): the C library rounds the address down "
@@ -365,42 +422,53 @@ def _memfd(flags: int) -> int | None:
     return fd
 
 
-def _detect_memfd_has_a_link() -> str | None:
-    fd = _memfd(0)
+def _on_a_memfd(attempt: Callable[[int], _T], seal: int | None = None) -> _T | None:
+    """Create a memfd (one page, sealed with ``seal``, if given), call ``attempt(fd)``, close it.
+
+    None when no memfd can be made (or sealed so): nothing to detect.
+    """
+    fd = _memfd(0) if seal is None else _sealed_memfd(seal)
     if fd is None:
         return None
     try:
-        links = os.fstat(fd).st_nlink
+        return attempt(fd)
     finally:
         os.close(fd)
-    if links == 0:
+
+
+def _fails_with_eperm(call: Callable[[], object]) -> bool | None:
+    """True when ``call`` raises PermissionError, False when it returns, None on another error."""
+    try:
+        call()
+    except PermissionError:
+        return True
+    except OSError:
         return None
-    return (
-        f"fstat(2) of a memfd says st_nlink == {links} here (checked at run time): "
-        f"{_who()} counts a link to a file no directory holds (gVisor; Linux says 0)"
+    return False
+
+
+def _detect_memfd_has_a_link() -> str | None:
+    links = _on_a_memfd(lambda fd: os.fstat(fd).st_nlink)
+    if not links:
+        return None
+    return _observed(
+        f"fstat(2) of a memfd says st_nlink == {links} here",
+        "counts a link to a file no directory holds (gVisor; Linux says 0)",
     )
 
 
 def _detect_sealed_memfd_refuses_read_only_shared_map() -> str | None:
-    seals = getattr(fcntl, "F_ADD_SEALS", None)
-    fd = _memfd(getattr(os, "MFD_ALLOW_SEALING", 2))
-    if fd is None or seals is None:
+    def read_only_shared_map(fd: int) -> bool | None:
+        return _fails_with_eperm(
+            lambda: mmap.mmap(fd, _PAGE, mmap.MAP_SHARED, mmap.PROT_READ).close()
+        )
+
+    seals = fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW
+    if not _on_a_memfd(read_only_shared_map, seals):
         return None
-    try:
-        os.ftruncate(fd, _PAGE)
-        fcntl.fcntl(fd, seals, fcntl.F_SEAL_WRITE | fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW)
-        with mmap.mmap(fd, _PAGE, mmap.MAP_SHARED, mmap.PROT_READ):
-            return None
-    except PermissionError:
-        pass
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    return (
-        "a read-only MAP_SHARED map of a memfd with F_SEAL_WRITE failed with EPERM here "
-        f"(checked at run time): {_who()} refuses it (Linux 5.10 and gVisor; "
-        "Linux 6.1 and later allow reading)"
+    return _observed(
+        "a read-only MAP_SHARED map of a memfd with F_SEAL_WRITE failed with EPERM here",
+        "refuses it (Linux 5.10 and gVisor; Linux 6.1 and later allow reading)",
     )
 
 
@@ -411,10 +479,9 @@ def _detect_vmlck_missing() -> str | None:
                 return None
     except OSError:
         return None
-    return (
-        "/proc/self/status has no VmLck line here (checked at run time): "
-        f"{_who()} does not report locked memory there (gVisor lists only VmSize, VmRSS "
-        "and VmData)"
+    return _observed(
+        "/proc/self/status has no VmLck line here",
+        "does not report locked memory there (gVisor lists only VmSize, VmRSS and VmData)",
     )
 
 
@@ -436,10 +503,10 @@ def _detect_shared_validate_unknown() -> str | None:
         return None
     if code != errno.EINVAL:
         return None
-    return (
-        "mmap(MAP_SHARED_VALIDATE) of a regular file with no other flag failed with EINVAL "
-        f"here (checked at run time): {_who()} does not know the mapping type "
-        "MAP_SHARED_VALIDATE (mmap(2): MAP_SHARED_VALIDATE since Linux 4.15)"
+    return _observed(
+        "mmap(MAP_SHARED_VALIDATE) of a regular file with no other flag failed with EINVAL here",
+        "does not know the mapping type MAP_SHARED_VALIDATE (mmap(2): MAP_SHARED_VALIDATE "
+        "since Linux 4.15)",
     )
 
 
@@ -457,11 +524,11 @@ def _detect_msync_keeps_mtime() -> str | None:
         return None
     if mtime != 0:
         return None
-    return (
+    return _observed(
         "a store through a MAP_SHARED file mapping followed by msync(MS_SYNC) left the "
-        f"file's st_mtime unchanged here (checked at run time): {_who()} does not mark "
-        "the file modified (POSIX mmap: st_ctime and st_mtime are marked for update "
-        "after a store and before msync)"
+        "file's st_mtime unchanged here",
+        "does not mark the file modified (POSIX mmap: st_ctime and st_mtime are marked for "
+        "update after a store and before msync)",
     )
 
 
@@ -469,48 +536,28 @@ def _detect_madv_remove_missing() -> str | None:
     remove = _advice("REMOVE")
     if remove is None:
         return None
-    address = _mmap(
-        None,
-        _PAGE,
-        mmap.PROT_READ | mmap.PROT_WRITE,
-        mmap.MAP_SHARED | mmap.MAP_ANONYMOUS,
-        -1,
-        0,
-    )
-    if address in (None, _MAP_FAILED):
+    shared = mmap.MAP_SHARED | mmap.MAP_ANONYMOUS
+    if _on_a_mapping(lambda address: _errno_of(_madvise, address, _PAGE, remove), flags=shared) != (
+        errno.ENOSYS
+    ):
         return None
-    try:
-        ctypes.set_errno(0)
-        if _madvise(address, _PAGE, remove) == 0:
-            return None
-        code = ctypes.get_errno()
-    finally:
-        _munmap(address, _PAGE)
-    if code != errno.ENOSYS:
-        return None
-    return (
-        "madvise(MADV_REMOVE) of a shared anonymous page failed with ENOSYS here "
-        f"(checked at run time): {_who()} does not implement hole punching through "
-        "madvise (gVisor)"
+    return _observed(
+        "madvise(MADV_REMOVE) of a shared anonymous page failed with ENOSYS here",
+        "does not implement hole punching through madvise (gVisor)",
     )
 
 
 def _detect_wipeonfork_refused() -> str | None:
     wipeonfork = _advice("WIPEONFORK")
-    address = _anonymous(_PAGE) if wipeonfork is not None else None
-    if wipeonfork is None or address is None:
+    if wipeonfork is None:
         return None
-    try:
-        ctypes.set_errno(0)
-        if _madvise(address, _PAGE, wipeonfork) == 0:
-            return None
-        code = ctypes.get_errno()
-    finally:
-        _munmap(address, _PAGE)
-    return (
-        f"madvise(MADV_WIPEONFORK) of private anonymous memory failed with "
-        f"{errno.errorcode.get(code, code)} here (checked at run time): {_who()} does not "
-        "have it (madvise(2): MADV_WIPEONFORK since Linux 4.14; gVisor answers EINVAL)"
+    code = _on_a_mapping(lambda address: _errno_of(_madvise, address, _PAGE, wipeonfork))
+    if not code:
+        return None  # 0: accepted; None: nothing mapped to try it on
+    return _observed(
+        "madvise(MADV_WIPEONFORK) of private anonymous memory failed with "
+        f"{errno.errorcode.get(code, code)} here",
+        "does not have it (madvise(2): MADV_WIPEONFORK since Linux 4.14; gVisor answers EINVAL)",
     )
 
 
@@ -525,10 +572,9 @@ def _detect_memfd_long_name_is_enametoolong() -> str | None:
             return None
     else:
         return None
-    return (
-        "memfd_create(2) with a 250-byte name failed with ENAMETOOLONG here (checked at run "
-        f"time): {_who()} does not answer EINVAL, memfd_create(2)'s error for a name "
-        "longer than 249 bytes"
+    return _observed(
+        "memfd_create(2) with a 250-byte name failed with ENAMETOOLONG here",
+        "does not answer EINVAL, memfd_create(2)'s error for a name longer than 249 bytes",
     )
 
 
@@ -547,40 +593,26 @@ def _sealed_memfd(seal: int) -> int | None:
 
 
 def _detect_future_write_seal_ignored() -> str | None:
-    fd = _sealed_memfd(_F_SEAL_FUTURE_WRITE)
-    if fd is None:
-        return None
-    try:
-        os.pwrite(fd, b"x", 0)
-    except PermissionError:
-        return None
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    return (
-        "write(2) to a memfd with F_SEAL_FUTURE_WRITE succeeded here (checked at run "
-        f"time): {_who()} accepts the seal but does not enforce it (gVisor; fcntl(2): "
-        "F_SEAL_FUTURE_WRITE since Linux 5.1, write(2) then fails with EPERM)"
+    refused = _on_a_memfd(
+        lambda fd: _fails_with_eperm(lambda: os.pwrite(fd, b"x", 0)), _F_SEAL_FUTURE_WRITE
+    )
+    if refused is not False:
+        return None  # EPERM: enforced (or no such seal, or another error: the test speaks)
+    return _observed(
+        "write(2) to a memfd with F_SEAL_FUTURE_WRITE succeeded here",
+        "accepts the seal but does not enforce it (gVisor; fcntl(2): F_SEAL_FUTURE_WRITE "
+        "since Linux 5.1, write(2) then fails with EPERM)",
     )
 
 
 def _detect_exec_seal_ignored() -> str | None:
-    fd = _sealed_memfd(_F_SEAL_EXEC)
-    if fd is None:
+    refused = _on_a_memfd(lambda fd: _fails_with_eperm(lambda: os.fchmod(fd, 0o666)), _F_SEAL_EXEC)
+    if refused is not False:
         return None
-    try:
-        os.fchmod(fd, 0o666)
-    except PermissionError:
-        return None
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    return (
-        "fchmod(2) clearing the exec bits of a memfd with F_SEAL_EXEC succeeded here "
-        f"(checked at run time): {_who()} accepts the seal but does not enforce it "
-        "(gVisor; the kernel's memfd F_SEAL_EXEC, Linux 6.3: fchmod(2) then fails with EPERM)"
+    return _observed(
+        "fchmod(2) clearing the exec bits of a memfd with F_SEAL_EXEC succeeded here",
+        "accepts the seal but does not enforce it (gVisor; the kernel's memfd F_SEAL_EXEC, "
+        "Linux 6.3: fchmod(2) then fails with EPERM)",
     )
 
 
@@ -605,14 +637,12 @@ def _detect_overcommit_not_heuristic() -> str | None:
     if mode != "0" or total is None or POINTER_BITS < 64:
         return None
     length = 2 * (total + (_meminfo_bytes("SwapTotal") or 0))
-    address = _mmap(None, length, mmap.PROT_READ | mmap.PROT_WRITE, _PRIVATE_ANONYMOUS, -1, 0)
-    if address in (None, _MAP_FAILED):
+    if _on_a_mapping(lambda address: True, length) is None:
         return None  # ENOMEM: the obvious overcommit was refused
-    _munmap(address, length)
-    return (
+    return _observed(
         f"a private writable map of {length} bytes (twice RAM + swap) succeeded here "
-        "without MAP_NORESERVE although vm.overcommit_memory is 0 (checked at run time): "
-        f"{_who()} does not refuse obvious overcommits (gVisor)"
+        "without MAP_NORESERVE although vm.overcommit_memory is 0",
+        "does not refuse obvious overcommits (gVisor)",
     )
 
 
@@ -625,71 +655,27 @@ def _detect_pidfd_open_missing() -> str | None:
     except OSError as error:
         if error.errno != errno.ENOSYS:
             return None
-        return (
-            f"pidfd_open(2) failed with ENOSYS here (checked at run time): {_who()} has "
-            "no process descriptors (gVisor 20221219; pidfd_open(2): since Linux 5.3)"
+        return _observed(
+            "pidfd_open(2) failed with ENOSYS here",
+            "has no process descriptors (gVisor 20221219; pidfd_open(2): since Linux 5.3)",
         )
     return None
 
 
 def _detect_memfd_not_sparse() -> str | None:
-    fd = _memfd(0)
-    if fd is None:
-        return None
-    try:
-        os.ftruncate(fd, 1 << 20)
-        blocks = os.fstat(fd).st_blocks
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    if blocks == 0:
-        return None
-    return (
-        f"fstat(2) of a memfd just grown to 1 MiB by ftruncate counts {blocks} blocks here "
-        f"(checked at run time): {_who()} reports the size as allocated (Linux's tmpfs "
-        "allocates nothing until a page is touched)"
-    )
-
-
-def _free_space(path_or_fd: str | int) -> tuple[int, int] | None:
-    """(f_blocks, bytes free) of the file system of ``path_or_fd``, or None."""
-    try:
-        status = os.statvfs(path_or_fd)
-    except OSError:
-        return None
-    return status.f_blocks, status.f_bavail * status.f_frsize
-
-
-def _detect_shm_free_space_unbounded() -> str | None:
-    memory = _meminfo_bytes("MemTotal")
-    if memory is None:
-        return None
-    memory += _meminfo_bytes("SwapTotal") or 0
-    seen = {"/dev/shm": _free_space("/dev/shm")}
-    fd = _memfd(0)
-    if fd is not None:
+    def blocks_after_growing(fd: int) -> int:
         try:
-            seen["a memfd's file system"] = _free_space(fd)
-        finally:
-            os.close(fd)
-    # f_blocks 0 is "no limit" (the kernel's internal mount behind
-    # memfd_create): rawmmap then does not reserve, so nothing is attempted.
-    unbounded = {
-        where: free
-        for where, space in seen.items()
-        if space is not None
-        for blocks, free in [space]
-        if blocks and free > memory
-    }
-    if not unbounded:
+            os.ftruncate(fd, 1 << 20)
+            return os.fstat(fd).st_blocks
+        except OSError:
+            return 0
+
+    blocks = _on_a_memfd(blocks_after_growing)
+    if not blocks:
         return None
-    where, free = next(iter(unbounded.items()))
-    return (
-        f"statvfs of {where} reports {free} bytes free here, more than RAM + swap "
-        f"(checked at run time): {_who()} does not bound it by memory, so a "
-        "posix_fallocate of 2**62 bytes is attempted instead of refused with ENOSPC "
-        "(under gVisor 20221219 the sandbox was killed)"
+    return _observed(
+        f"fstat(2) of a memfd just grown to 1 MiB by ftruncate counts {blocks} blocks here",
+        "reports the size as allocated (Linux's tmpfs allocates nothing until a page is touched)",
     )
 
 
@@ -699,6 +685,7 @@ MLOCK2_IS_MISSING = "mlock2(2) is missing (ENOSYS, or EINVAL from glibc's fallba
 FIXED_NOREPLACE_IS_IGNORED = "MAP_FIXED_NOREPLACE is taken as a hint, not refused with EEXIST"
 OFFSET_IS_TRUNCATED = "a 32-bit guest's mmap offset above 4 GiB is truncated to 32 bits"
 GUEST_SPACE_IS_RESERVED = "an unmapped range is still mapped (msync/mprotect give no ENOMEM)"
+HUGETLB_MAP_IS_EINVAL = "mmap(MAP_HUGETLB) fails with EINVAL, not the kernel's ENOMEM"
 MINCORE_SAYS_ALL_RESIDENT = "mincore(2) reports untouched pages resident"
 UNKNOWN_PROT_BIT_IS_ACCEPTED = "mprotect(2) accepts an unknown protection bit"
 MEMFD_HAS_A_LINK = "a memfd has st_nlink != 0"
@@ -716,9 +703,9 @@ EXEC_SEAL_IS_IGNORED = "F_SEAL_EXEC is accepted but not enforced"
 OVERCOMMIT_IS_NOT_HEURISTIC = "an obvious overcommit is mapped in overcommit mode 0"
 PIDFD_OPEN_IS_MISSING = "pidfd_open(2) fails with ENOSYS"
 MEMFD_IS_NOT_SPARSE = "a memfd grown by ftruncate counts allocated blocks"
-SHM_FREE_SPACE_IS_UNBOUNDED = "/dev/shm reports more free space than RAM + swap"
 MPROTECT_ROUNDS_UNALIGNED_ADDRESS = "mprotect(3) of an unaligned address succeeds (no EINVAL)"
 PKEY_RIGHTS_ARE_MISSING = "the C library has no pkey_get(3)/pkey_set(3)"
+SMAPS_IS_NOT_THIS_PROCESS = "/proc/self/smaps does not show the Rss of pages this process wrote"
 
 _DETECTORS: dict[str, Callable[[], str | None]] = {
     "MADVISE_IS_EMULATED": _detect_madvise_accepts_any_advice,
@@ -726,6 +713,7 @@ _DETECTORS: dict[str, Callable[[], str | None]] = {
     "FIXED_NOREPLACE_IS_IGNORED": _detect_fixed_noreplace_ignored,
     "OFFSET_IS_TRUNCATED": _detect_offset_truncated,
     "GUEST_SPACE_IS_RESERVED": _detect_guest_space_reserved,
+    "HUGETLB_MAP_IS_EINVAL": _detect_hugetlb_map_is_einval,
     "MINCORE_SAYS_ALL_RESIDENT": _detect_mincore_says_all_resident,
     "UNKNOWN_PROT_BIT_IS_ACCEPTED": _detect_unknown_prot_bit_accepted,
     "MEMFD_HAS_A_LINK": _detect_memfd_has_a_link,
@@ -741,9 +729,9 @@ _DETECTORS: dict[str, Callable[[], str | None]] = {
     "OVERCOMMIT_IS_NOT_HEURISTIC": _detect_overcommit_not_heuristic,
     "PIDFD_OPEN_IS_MISSING": _detect_pidfd_open_missing,
     "MEMFD_IS_NOT_SPARSE": _detect_memfd_not_sparse,
-    "SHM_FREE_SPACE_IS_UNBOUNDED": _detect_shm_free_space_unbounded,
     "MPROTECT_ROUNDS_UNALIGNED_ADDRESS": _detect_mprotect_rounds_unaligned_address,
     "PKEY_RIGHTS_ARE_MISSING": _detect_pkey_rights_missing,
+    "SMAPS_IS_NOT_THIS_PROCESS": _detect_smaps_is_not_this_process,
 }
 
 #: Reason -> True when the capability it names is missing here.

@@ -20,6 +20,8 @@ from rawmmap import _foreign, pagestate, raw
 from rawmmap.flags import Advice, MapFlag, Prot
 from rawmmap.pagestate import PageFlag
 
+from .emulation import SMAPS_IS_NOT_THIS_PROCESS, skip_under_qemu_user
+
 RW = int(Prot.READ | Prot.WRITE)
 ANON = int(MapFlag.PRIVATE | MapFlag.ANONYMOUS)
 PAGE = raw.page_size()
@@ -60,34 +62,7 @@ def _pagemap_missing() -> str | None:
 PAGEMAP_MISSING = _pagemap_missing()
 
 
-def _smaps_missing() -> str | None:
-    """Say why smaps cannot be checked here, or None if its figures are this process's.
-
-    Two pages touched must show as two resident pages of the area. Under
-    qemu-user the figures are those of the host's mapping behind the guest's
-    (qemu-user 10: Rss 0 for pages the guest wrote).
-    """
-    address = raw.mmap(0, 2 * PAGE, RW, ANON, -1, 0)
-    try:
-        raw.write(address, b"t")
-        raw.write(address + PAGE, b"t")
-        try:
-            areas = pagestate.smaps(address, 2 * PAGE)
-        except OSError as error:
-            return f"/proc/self/smaps cannot be read: {error}"
-        rss = sum(area.rss for area in areas)
-        if rss < 2 * PAGE:
-            return (
-                f"/proc/self/smaps shows Rss {rss} for two pages this process wrote: the figures "
-                "are not this process's (an emulator maps them elsewhere)"
-            )
-    finally:
-        raw.munmap(address, 2 * PAGE)
-    return None
-
-
-SMAPS_MISSING = _smaps_missing()
-needs_smaps = pytest.mark.skipif(SMAPS_MISSING is not None, reason=str(SMAPS_MISSING))
+needs_smaps = skip_under_qemu_user(SMAPS_IS_NOT_THIS_PROCESS)
 pytestmark = pytest.mark.skipif(PAGEMAP_MISSING is not None, reason=str(PAGEMAP_MISSING))
 
 

@@ -20,7 +20,12 @@ import rawmmap
 from rawmmap import Advice, MapFlag, Prot, Region, raw
 from rawmmap.shm import MemfdFlag, map_memfd
 
-from .emulation import OVERCOMMIT_IS_NOT_HEURISTIC, skip_under_qemu_user, under_qemu_user
+from .emulation import (
+    HUGETLB_MAP_IS_EINVAL,
+    OVERCOMMIT_IS_NOT_HEURISTIC,
+    skip_under_qemu_user,
+    under_qemu_user,
+)
 from .support import is_mapped
 
 PAGE = rawmmap.page_size()
@@ -417,6 +422,7 @@ def test_hugetlb_memfd_regions_know_their_page_size(huge_pages: int) -> None:
         memory.close()
 
 
+@skip_under_qemu_user(HUGETLB_MAP_IS_EINVAL)
 def test_a_1gb_huge_page_without_a_pool_is_the_kernels_enomem() -> None:
     if not os.path.exists("/sys/kernel/mm/hugepages/hugepages-1048576kB"):
         pytest.skip("no 1 GiB huge pages on this machine")
