@@ -56,6 +56,8 @@ __all__ = [
     "MEMFD_HAS_A_LINK",
     "MEMFD_IS_NOT_SPARSE",
     "MEMFD_LONG_NAME_IS_ENAMETOOLONG",
+    "MINCORE_CHECKS_RANGE_FIRST",
+    "MINCORE_REFUSES_PROT_NONE",
     "MINCORE_SAYS_ALL_RESIDENT",
     "MLOCK2_IS_MISSING",
     "MPROTECT_ROUNDS_UNALIGNED_ADDRESS",
@@ -369,6 +371,38 @@ def _detect_mincore_says_all_resident() -> str | None:
     return _observed(
         f"mincore(2) said all {pages} pages of an untouched anonymous mapping are resident here",
         "does not report demand paging (gVisor reports every mapped page resident)",
+    )
+
+
+def _detect_mincore_checks_range_first() -> str | None:
+    hole = _on_a_mapping(lambda address: address)  # unmapped again on return
+    if hole is None:
+        return None
+    vector = ctypes.create_string_buffer(1)
+    if _errno_of(_mincore, hole + 1, _PAGE, vector) != errno.ENOMEM:
+        return None  # EINVAL: the alignment is checked first, as Linux does
+    return _observed(
+        "mincore(2) at an unaligned address in a just-unmapped page failed with ENOMEM "
+        "here instead of EINVAL",
+        "checks that the range is mapped before its alignment (its access_ok check)",
+    )
+
+
+def _detect_mincore_refuses_prot_none() -> str | None:
+    vector = ctypes.create_string_buffer(1)
+
+    def attempt(address: int) -> int:
+        if _mprotect(address, _PAGE, 0) != 0:  # PROT_NONE
+            return 0
+        return _errno_of(_mincore, address, _PAGE, vector)
+
+    code = _on_a_mapping(attempt)
+    if not code:
+        return None
+    return _observed(
+        f"mincore(2) over a PROT_NONE page failed with {errno.errorcode.get(code, code)} here",
+        "checks the page's access before answering (an access_ok check); Linux answers "
+        "for any mapped page",
     )
 
 
@@ -706,6 +740,8 @@ MEMFD_IS_NOT_SPARSE = "a memfd grown by ftruncate counts allocated blocks"
 MPROTECT_ROUNDS_UNALIGNED_ADDRESS = "mprotect(3) of an unaligned address succeeds (no EINVAL)"
 PKEY_RIGHTS_ARE_MISSING = "the C library has no pkey_get(3)/pkey_set(3)"
 SMAPS_IS_NOT_THIS_PROCESS = "/proc/self/smaps does not show the Rss of pages this process wrote"
+MINCORE_CHECKS_RANGE_FIRST = "mincore(2) of an unaligned address in a hole is ENOMEM, not EINVAL"
+MINCORE_REFUSES_PROT_NONE = "mincore(2) over a PROT_NONE page fails"
 
 _DETECTORS: dict[str, Callable[[], str | None]] = {
     "MADVISE_IS_EMULATED": _detect_madvise_accepts_any_advice,
@@ -732,6 +768,8 @@ _DETECTORS: dict[str, Callable[[], str | None]] = {
     "MPROTECT_ROUNDS_UNALIGNED_ADDRESS": _detect_mprotect_rounds_unaligned_address,
     "PKEY_RIGHTS_ARE_MISSING": _detect_pkey_rights_missing,
     "SMAPS_IS_NOT_THIS_PROCESS": _detect_smaps_is_not_this_process,
+    "MINCORE_CHECKS_RANGE_FIRST": _detect_mincore_checks_range_first,
+    "MINCORE_REFUSES_PROT_NONE": _detect_mincore_refuses_prot_none,
 }
 
 #: Reason -> True when the capability it names is missing here.
