@@ -121,7 +121,7 @@ MUSL_SPECS = """\
 
 
 def test_musl_targets_are_source_builds_with_roots_of_their_own() -> None:
-    """Both musl targets are ``source`` builds with a rootfs key of their own; i386 in CI."""
+    """Both musl targets are ``source`` builds with a rootfs key of their own, not in CI."""
     x86_64, i386 = targets.get_target("musl-x86_64"), targets.get_target("musl-i386")
     assert (x86_64.kind, x86_64.libc, x86_64.arch) == ("source", "musl", "amd64")
     assert (i386.kind, i386.libc, i386.arch) == ("source", "musl", "i386")
@@ -129,9 +129,8 @@ def test_musl_targets_are_source_builds_with_roots_of_their_own() -> None:
     assert i386.rootfs_key == "i386-trixie-python3.13-built-musl"
     keys = [target.rootfs_key for target in targets.TARGETS if target.kind == "source"]
     assert len(keys) == len(set(keys))
-    # CI builds the 32-bit one (mmap with a 64-bit off_t, no mmap64) from
-    # nothing, in 2 to 3 minutes here; x86_64 adds little to it.
-    assert i386.ci and not x86_64.ci
+    # Not in CI: each takes about ten minutes to build from nothing.
+    assert not x86_64.ci and not i386.ci
 
 
 def test_musl_specs_point_into_the_tree_and_32_bit_links_elf_i386() -> None:
@@ -189,7 +188,7 @@ def test_target_names_are_unique_and_ci_has_the_promised_subset() -> None:
     names = [target.name for target in targets.TARGETS]
     assert len(names) == len(set(names))
     ci = {target.name for target in targets.ci_targets()}
-    assert {"cpython3.14", "i386", "s390x", "gvisor", "musl-i386"} <= ci
+    assert {"cpython3.14", "i386", "s390x", "gvisor"} <= ci
     assert any(targets.get_target(name).kind == "qemu" for name in ci)
 
 

@@ -2,7 +2,7 @@
 # tools/platforms/ci.sh [--fresh]: the platform targets CI can afford.
 #
 # Runs `tools/platforms ci` (CPython 3.14 and 3.15 through their own ld.so, native
-# i386, s390x under qemu-user, gVisor's runsc, musl-i386 built here), each set up from
+# i386, s390x under qemu-user, gVisor's runsc), each set up from
 # Debian packages; exit status 1 when a target's suite fails. Probe
 # differences are findings and do not fail the run.
 #   --fresh   set up from nothing in a new temporary cache, deleted after

@@ -178,9 +178,6 @@ TARGETS: list[Target] = [
         "3.13",
         "i386 (32-bit), CPython 3.13 built from trixie's source against musl 1.2.5, setarch i686",
         libc="musl",
-        # The only real test of the loader's "no mmap64" path with a 64-bit
-        # off_t on a 32-bit C library; built from nothing in under 3 minutes.
-        ci=True,
     ),
     Target(
         "linux5.10",
