@@ -425,15 +425,20 @@ def _kernel_page_size(address: int, flags: int) -> int:
     return _PAGE_SIZE  # pragma: no cover - no /proc
 
 
-def _default_huge_page_size() -> int:
+def _meminfo_bytes(field: bytes) -> int | None:
+    """One ``/proc/meminfo`` figure (kB there) in bytes, or None if it is not shown."""
     try:
         with open("/proc/meminfo", "rb") as meminfo:
             for line in meminfo:
-                if line.startswith(b"Hugepagesize:"):
+                if line.startswith(field + b":"):
                     return int(line.split()[1]) * 1024
-    except (OSError, ValueError):  # pragma: no cover - no /proc
+    except (OSError, ValueError, IndexError):  # pragma: no cover - no /proc
         pass
-    return _PAGE_SIZE  # pragma: no cover - no huge pages at all
+    return None
+
+
+def _default_huge_page_size() -> int:
+    return _meminfo_bytes(b"Hugepagesize") or _PAGE_SIZE
 
 
 def _fd_of(file: object) -> int:

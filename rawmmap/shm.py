@@ -34,7 +34,7 @@ from typing import Union
 
 from rawmmap import _cint, raw
 from rawmmap.flags import MapFlag, Prot
-from rawmmap.region import Region, SoleOwner
+from rawmmap.region import Region, SoleOwner, _meminfo_bytes
 
 try:
     import fcntl as _fcntl
@@ -390,15 +390,7 @@ def _memory_and_swap() -> int | None:
         return None
     if memory <= 0:
         return None
-    try:
-        with open("/proc/meminfo", "rb") as meminfo:
-            for line in meminfo:
-                if line.startswith(b"SwapTotal:"):
-                    memory += int(line.split()[1]) * 1024
-                    break
-    except (OSError, ValueError, IndexError):
-        pass
-    return memory
+    return memory + (_meminfo_bytes(b"SwapTotal") or 0)
 
 
 # ------------------------------------------------------------ anonymous files

@@ -292,8 +292,13 @@ def _detect_offset_truncated() -> str | None:
     )
 
 
+def _hole() -> int | None:
+    """The address of a page just mapped and unmapped again, or None."""
+    return _on_a_mapping(lambda address: address)
+
+
 def _detect_guest_space_reserved() -> str | None:
-    hole = _on_a_mapping(lambda address: address)  # unmapped again on return
+    hole = _hole()
     if hole is None or _msync(hole, _PAGE, _MS_ASYNC) != 0:
         return None  # ENOMEM: the hole is a hole
     return _observed(
@@ -375,7 +380,7 @@ def _detect_mincore_says_all_resident() -> str | None:
 
 
 def _detect_mincore_checks_range_first() -> str | None:
-    hole = _on_a_mapping(lambda address: address)  # unmapped again on return
+    hole = _hole()
     if hole is None:
         return None
     vector = ctypes.create_string_buffer(1)
